@@ -1,0 +1,139 @@
+// Configuration: defaults < YAML file < PULLDEPLOY_* environment < flags, every problem reported at once.
+import { readFile, stat } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { configSchema, environmentName, isField, schemaFields, type Config, type Field, type Section } from './schema.js';
+
+export interface ConfigSources {
+  /** The file named by --config or PULLDEPLOY_CONFIG; it must exist. */
+  explicitFile?: string;
+  /** The default location under --root; it may be missing. */
+  defaultFile: string;
+  env: NodeJS.ProcessEnv;
+  /** Flag values by dotted key (`lock_timeout`), already given on the command line. */
+  flags: Record<string, string | number | boolean | undefined>;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Where the file layer came from, or undefined when none was read. */
+  file: string | undefined;
+}
+
+export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> {
+  const file = sources.explicitFile ?? sources.defaultFile;
+  const fileValues = await readConfigFile(file, sources.explicitFile !== undefined);
+  const problems: string[] = [];
+  const values = new Map<string, unknown>();
+
+  if (fileValues !== undefined) {
+    collectFileValues(fileValues.data, configSchema, '', values, problems);
+  }
+  for (const { key, field } of schemaFields()) {
+    const raw = sources.env[environmentName(key)];
+    if (raw !== undefined) values.set(key, coerceText(raw, field, `${environmentName(key)}`, problems));
+    const flag = sources.flags[key];
+    if (flag !== undefined) {
+      values.set(key, typeof flag === 'string' ? coerceText(flag, field, `--${key.replaceAll('_', '-')}`, problems) : flag);
+    }
+  }
+  for (const { key, field } of schemaFields()) {
+    const value = values.get(key);
+    if (value !== undefined) checkRange(value, field, key, problems);
+  }
+  if (problems.length > 0) throw new ConfigError(fileValues?.path ?? 'environment and flags', problems);
+  return { config: buildConfig(configSchema, '', values) as Config, file: fileValues?.path };
+}
+
+async function readConfigFile(path: string, required: boolean): Promise<{ path: string; data: unknown } | undefined> {
+  let text: string;
+  try {
+    const info = await stat(path);
+    // The configuration decides what runs as root: a file anyone can change is a way in.
+    if ((info.mode & 0o002) !== 0) {
+      throw new ConfigError(path, [`the file is world-writable: run "chmod o-w ${path}"`]);
+    }
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !required) return undefined;
+    const reason = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'permission denied' : String(error);
+    throw new ConfigError(path, [`cannot read it: ${reason}`]);
+  }
+  try {
+    const data: unknown = parseYaml(text) ?? {};
+    return { path, data };
+  } catch (error) {
+    throw new ConfigError(path, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
+  }
+}
+
+function collectFileValues(data: unknown, section: Section, prefix: string, values: Map<string, unknown>, problems: string[]) {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    problems.push(`${prefix ? prefix.slice(0, -1) : 'the document'}: expected a mapping of keys`);
+    return;
+  }
+  for (const [name, value] of Object.entries(data)) {
+    const key = prefix + name;
+    const node = section[name];
+    if (node === undefined) {
+      problems.push(`${key}: unknown key${suggestKeys(section, prefix)}`);
+    } else if (isField(node)) {
+      if (typeOf(value) === node.type) values.set(key, value);
+      else problems.push(`${key}: expected ${article(node.type)}, got ${describeValue(value)}`);
+    } else {
+      collectFileValues(value, node, `${key}.`, values, problems);
+    }
+  }
+}
+
+function coerceText(raw: string, field: Field, origin: string, problems: string[]): unknown {
+  if (field.type === 'string') return raw;
+  if (field.type === 'integer') {
+    if (/^-?\d+$/.test(raw.trim())) return Number(raw.trim());
+    problems.push(`${origin}: expected an integer, got "${raw}"`);
+    return undefined;
+  }
+  const lowered = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(lowered)) return true;
+  if (['false', '0', 'no', 'off'].includes(lowered)) return false;
+  problems.push(`${origin}: expected true or false, got "${raw}"`);
+  return undefined;
+}
+
+function checkRange(value: unknown, field: Field, key: string, problems: string[]) {
+  if (field.type === 'integer' && typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) problems.push(`${key}: expected an integer, got ${value}`);
+    else if (field.min !== undefined && value < field.min) problems.push(`${key}: must be at least ${field.min}, got ${value}`);
+  }
+}
+
+function buildConfig(section: Section, prefix: string, values: Map<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(section).map(([name, node]) => [
+      name,
+      isField(node) ? (values.get(prefix + name) ?? node.default) : buildConfig(node, `${prefix}${name}.`, values),
+    ]),
+  );
+}
+
+function typeOf(value: unknown): string {
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+function article(type: string): string {
+  return type === 'integer' ? 'an integer' : `a ${type}`;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeOf(value)} ${JSON.stringify(value)}`;
+}
+
+function suggestKeys(section: Section, prefix: string): string {
+  return ` (known keys: ${Object.keys(section).map((name) => prefix + name).join(', ')})`;
+}

@@ -1,0 +1,119 @@
+// The one configuration schema: every key with its type, default and meaning (the README's reference is checked against it).
+
+export type FieldType = 'string' | 'integer' | 'boolean';
+
+export interface Field {
+  type: FieldType;
+  default: string | number | boolean;
+  description: string;
+  /** Smallest allowed value, for integers. */
+  min?: number;
+}
+
+export type Section = { [key: string]: Field | Section };
+
+export const defaultApplyCommand = 'salt-call --local --retcode-passthrough state.highstate';
+
+export const configSchema = {
+  bucket: { type: 'string', default: '', description: 'S3 bucket holding releases and pointers (required).' },
+  prefix: { type: 'string', default: 'deploy', description: 'Key prefix inside the bucket.' },
+  base_service: {
+    type: 'string',
+    default: 'base',
+    description: 'Name of the shared base artifact (states, pillar, grains) deployed with every service.',
+  },
+  domain: {
+    type: 'string',
+    default: '',
+    description: 'DNS domain appended to the hostname grain (cluster-node.domain); empty for none.',
+  },
+  keep_releases: {
+    type: 'integer',
+    default: 5,
+    min: 0,
+    description: 'Releases kept per service by pruning, besides current, next and previous.',
+  },
+  lock_timeout: {
+    type: 'integer',
+    default: 300,
+    min: 0,
+    description: 'Seconds `deploy` waits for another run to release the lock before exiting 5.',
+  },
+  apply: {
+    command: {
+      type: 'string',
+      default: defaultApplyCommand,
+      description: 'Shell command of the apply step, run with /bin/sh -c; `none` skips the step.',
+    },
+    timeout: { type: 'integer', default: 1800, min: 1, description: 'Seconds before the apply command is killed.' },
+  },
+  hooks: {
+    timeout: { type: 'integer', default: 600, min: 1, description: 'Seconds before one hook is killed.' },
+    kill_grace: {
+      type: 'integer',
+      default: 10,
+      min: 0,
+      description: 'Seconds between SIGTERM and SIGKILL to a timed-out process group.',
+    },
+  },
+  lb: {
+    register: {
+      type: 'boolean',
+      default: true,
+      description: 'Register the instance with its classic load balancer after a successful deploy.',
+    },
+    elb_name: {
+      type: 'string',
+      default: '',
+      description: 'Classic ELB to register with; empty means the cluster_name grain.',
+    },
+  },
+  fetch: {
+    max_bytes: {
+      type: 'integer',
+      default: 8 * 1024 ** 3,
+      min: 1,
+      description: 'Largest total size, in bytes, that one release may extract to.',
+    },
+    max_entries: {
+      type: 'integer',
+      default: 200_000,
+      min: 1,
+      description: 'Largest number of entries one release may contain.',
+    },
+    attempts: {
+      type: 'integer',
+      default: 5,
+      min: 1,
+      description: 'Attempts per download when the network fails mid-transfer.',
+    },
+  },
+} as const satisfies Section;
+
+type Infer<S> = {
+  -readonly [K in keyof S]: S[K] extends { type: 'string' }
+    ? string
+    : S[K] extends { type: 'integer' }
+      ? number
+      : S[K] extends { type: 'boolean' }
+        ? boolean
+        : Infer<S[K]>;
+};
+
+export type Config = Infer<typeof configSchema>;
+
+export function isField(node: Field | Section): node is Field {
+  return typeof (node as Field).type === 'string' && 'default' in node;
+}
+
+/** Every leaf of the schema with its dotted key, in declaration order. */
+export function schemaFields(section: Section = configSchema, prefix = ''): { key: string; field: Field }[] {
+  return Object.entries(section).flatMap(([name, node]) =>
+    isField(node) ? [{ key: prefix + name, field: node }] : schemaFields(node, `${prefix}${name}.`),
+  );
+}
+
+/** `apply.command` → `PULLDEPLOY_APPLY_COMMAND`. */
+export function environmentName(key: string): string {
+  return 'PULLDEPLOY_' + key.replaceAll('.', '_').toUpperCase();
+}
