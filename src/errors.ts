@@ -81,3 +81,8 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** The errno-style code (ENOENT, EEXIST, ESRCH, …) of a Node.js system error, for branching on expected failures. */
+export function errorCode(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}

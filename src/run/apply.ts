@@ -4,8 +4,8 @@ import { stringify } from 'yaml';
 import { StepError, describeError } from '../errors.js';
 import type { Grains } from '../identity/grains.js';
 import type { Logger } from '../log/logger.js';
-import { writeFileAtomic } from './atomic-write.js';
-import { formatDuration } from './format-duration.js';
+import { writeFileAtomic } from '../release/durable.js';
+import { agentPaths } from '../release/layout.js';
 import { describeProcessFailure, isProcessSuccess, runShellCommand, type ProcessResult } from './process-runner.js';
 
 export interface SaltConfigFiles {
@@ -48,9 +48,7 @@ const yamlOptions = { version: '1.1' } as const;
 
 /** Writes `<root>/etc/salt/grains` and `<root>/etc/salt/minion.d/pulldeploy.conf`, each atomically. */
 export async function writeSaltConfig(options: { root: string; grains: Grains }): Promise<SaltConfigFiles> {
-  const root = resolve(options.root);
-  const grainsFile = join(root, 'etc/salt/grains');
-  const minionConfFile = join(root, 'etc/salt/minion.d/pulldeploy.conf');
+  const { root, saltGrainsFile: grainsFile, saltMinionConfigFile: minionConfFile } = agentPaths(options.root);
   const minionConf = {
     file_client: 'local',
     failhard: true,
@@ -88,11 +86,10 @@ export async function runApply(options: RunApplyOptions): Promise<ApplyRecord> {
     logger.warn(`${label} left a background process holding its output; stopped reading it after its exit`);
   }
   if (!isProcessSuccess(result)) {
-    logger.info(`apply failed in ${formatDuration(result.durationMs)}`, { durationMs: result.durationMs });
     const hint = result.exitCode === commandNotFoundExitCode ? describeProgramNotFound(command, options.env) : undefined;
     throw new ApplyFailedError(describeProcessFailure(label, result, options.timeoutMs, hint), record);
   }
-  logger.info(`apply ok in ${formatDuration(result.durationMs)}`, { durationMs: result.durationMs });
+  // Its duration is logged by the deploy's step timing, like every step's.
   return record;
 }
 

@@ -4,8 +4,8 @@ import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StepError, describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { errorCode } from './error-code.js';
-import { formatDuration } from './format-duration.js';
+import { errorCode } from '../errors.js';
+import { formatDuration } from '../log/format-duration.js';
 import { describeProcessFailure, isProcessSuccess, runProcess, type ProcessResult } from './process-runner.js';
 
 export type HookPhase = 'pre-release' | 'post-release';

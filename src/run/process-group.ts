@@ -1,7 +1,7 @@
 // Signals and liveness checks for a whole process group (a child spawned detached leads its own group).
 import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorCode } from './error-code.js';
+import { errorCode } from '../errors.js';
 
 const pollIntervalMs = 25;
 /** How long to wait for the kernel to finish off a SIGKILLed group. */

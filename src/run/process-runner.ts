@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import { formatDuration } from './format-duration.js';
+import { formatDuration } from '../log/format-duration.js';
 import { LineSplitter } from './line-splitter.js';
 import { OutputTail } from './output-tail.js';
 import { terminateProcessGroup } from './process-group.js';

@@ -8,7 +8,8 @@ import type { Grains } from '../../../src/identity/grains.js';
 import { createMemoryLogger } from '../../../src/log/logger.js';
 import { buildHookEnvironment } from '../../../src/run/hook-env.js';
 import { HookFailedError, runHooks, type RunHooksOptions } from '../../../src/run/hooks.js';
-import { childPids, killQuietly, makeTempDir, removeTempDirs, writeScript } from './scripts.js';
+import { childPids, makeTempDir, removeTempDirs, writeScript } from './scripts.js';
+import { killQuietly } from '../../helpers/processes.js';
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 const leftovers: number[] = [];

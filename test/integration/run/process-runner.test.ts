@@ -10,15 +10,8 @@ import {
   type OutputStream,
   type ProcessOptions,
 } from '../../../src/run/process-runner.js';
-import {
-  childPids,
-  isProcessAlive,
-  killQuietly,
-  liveGroupMembers,
-  makeTempDir,
-  removeTempDirs,
-  writeScript,
-} from './scripts.js';
+import { childPids, makeTempDir, removeTempDirs, writeScript } from './scripts.js';
+import { isProcessAlive, killQuietly, liveGroupMembers } from '../../helpers/processes.js';
 
 const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 const leftovers: number[] = [];

@@ -1,5 +1,4 @@
-// Test helpers: temp dirs holding bash fixture scripts, and a check that a pid is really gone.
-import { readdirSync, readFileSync } from 'node:fs';
+// Test helpers: temp dirs holding bash fixture scripts.
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,41 +21,6 @@ export async function writeScript(dir: string, name: string, body: string, mode 
   await writeFile(path, `#!/bin/bash\n${body}\n`);
   await chmod(path, mode);
   return path;
-}
-
-/** Alive and not a zombie (orphaned zombies linger where PID 1 does not reap them). */
-export function isProcessAlive(pid: number): boolean {
-  const stat = readStatFields(String(pid));
-  return stat !== undefined && stat[0] !== 'Z';
-}
-
-/** Live pids whose process group is pgid, straight from /proc. */
-export function liveGroupMembers(pgid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      const stat = readStatFields(entry);
-      return stat !== undefined && stat[0] !== 'Z' && Number(stat[2]) === pgid;
-    })
-    .map(Number);
-}
-
-/** The fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, … */
-function readStatFields(pid: string): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-export function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
 }
 
 /** Numbers printed by a fixture as `child <pid>` lines. */

@@ -1,0 +1,37 @@
+// Process inspection straight from /proc, for tests that prove no process outlived its timeout.
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** Alive and not a zombie (orphaned zombies linger where PID 1 does not reap them). */
+export function isProcessAlive(pid: number): boolean {
+  const stat = readStatFields(String(pid));
+  return stat !== undefined && stat[0] !== 'Z';
+}
+
+/** Live pids whose process group is pgid, straight from /proc. */
+export function liveGroupMembers(pgid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      const stat = readStatFields(entry);
+      return stat !== undefined && stat[0] !== 'Z' && Number(stat[2]) === pgid;
+    })
+    .map(Number);
+}
+
+/** The fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, … */
+function readStatFields(pid: string): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
