@@ -2,7 +2,16 @@
 import { readFile, stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { configSchema, environmentName, isField, schemaFields, type Config, type Field, type Section } from './schema.js';
+import {
+  configFromValues,
+  configSchema,
+  environmentName,
+  isField,
+  schemaFields,
+  type Config,
+  type Field,
+  type Section,
+} from './schema.js';
 
 export interface ConfigSources {
   /** The file named by --config or PULLDEPLOY_CONFIG; it must exist. */
@@ -42,7 +51,7 @@ export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> 
     if (value !== undefined) checkRange(value, field, key, problems);
   }
   if (problems.length > 0) throw new ConfigError(fileValues?.path ?? 'environment and flags', problems);
-  return { config: buildConfig(configSchema, '', values) as Config, file: fileValues?.path };
+  return { config: configFromValues(values), file: fileValues?.path };
 }
 
 async function readConfigFile(path: string, required: boolean): Promise<{ path: string; data: unknown } | undefined> {
@@ -107,15 +116,6 @@ function checkRange(value: unknown, field: Field, key: string, problems: string[
     if (!Number.isSafeInteger(value)) problems.push(`${key}: expected an integer, got ${value}`);
     else if (field.min !== undefined && value < field.min) problems.push(`${key}: must be at least ${field.min}, got ${value}`);
   }
-}
-
-function buildConfig(section: Section, prefix: string, values: Map<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(section).map(([name, node]) => [
-      name,
-      isField(node) ? (values.get(prefix + name) ?? node.default) : buildConfig(node, `${prefix}${name}.`, values),
-    ]),
-  );
 }
 
 function typeOf(value: unknown): string {

@@ -117,3 +117,19 @@ export function schemaFields(section: Section = configSchema, prefix = ''): { ke
 export function environmentName(key: string): string {
   return 'PULLDEPLOY_' + key.replaceAll('.', '_').toUpperCase();
 }
+
+/** The configuration with the given dotted keys set and every other key at its default. */
+export function configFromValues(values: ReadonlyMap<string, unknown>): Config {
+  const build = (section: Section, prefix: string): Record<string, unknown> =>
+    Object.fromEntries(
+      Object.entries(section).map(([name, node]) => [
+        name,
+        isField(node) ? (values.get(prefix + name) ?? node.default) : build(node, `${prefix}${name}.`),
+      ]),
+    );
+  return build(configSchema, '') as Config;
+}
+
+export function defaultConfig(): Config {
+  return configFromValues(new Map());
+}

@@ -1,0 +1,159 @@
+// A world for end-to-end deploys: a bucket on moto, a metadata endpoint, a temp root, and ways to publish into them.
+import { createHash, randomBytes } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateLoadBalancerCommand,
+  DescribeLoadBalancersCommand,
+  ElasticLoadBalancingClient,
+} from '@aws-sdk/client-elastic-load-balancing';
+import { releaseTarGz } from './archives.js';
+import { inject } from 'vitest';
+import { startMetadataServer } from '../../scripts/servers/metadata-server.mjs';
+
+export interface DeployWorld {
+  work: string;
+  root: string;
+  /** A sibling of the root that no deploy may ever touch. */
+  outside: string;
+  bucket: string;
+  instanceId: string;
+  /** A classic ELB name unique to this world (moto is shared by every test file), set as lb.elb_name. */
+  elbName: string;
+  metadataUrl: string;
+  /** The environment the CLI runs with. */
+  env: Record<string, string>;
+  publish(service: string, version: string, files: ReleaseFiles): Promise<{ sha256: string; size: number }>;
+  publishBytes(service: string, version: string, tarball: Buffer): Promise<{ sha256: string; size: number }>;
+  promote(service: string, instance: string, pointer: unknown): Promise<void>;
+  /** publish + promote to `testing`. */
+  release(service: string, version: string, files: ReleaseFiles): Promise<void>;
+  writeConfig(text: string): Promise<void>;
+  createLoadBalancer(name?: string): Promise<void>;
+  registeredInstances(name?: string): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** Path → content; a content starting with `#!` is made executable. */
+export type ReleaseFiles = Record<string, string>;
+
+export async function createDeployWorld(options: { asgName?: string } = {}): Promise<DeployWorld> {
+  const motoUrl = inject('motoUrl');
+  const work = await mkdtemp(join(tmpdir(), 'pulldeploy-e2e-'));
+  const root = join(work, 'root');
+  const outside = join(work, 'outside');
+  await mkdir(root);
+  await mkdir(outside);
+  await writeFile(join(outside, 'sentinel'), 'untouched');
+  const bucket = `e2e-${randomBytes(6).toString('hex')}`;
+  const instanceId = `i-0${randomBytes(8).toString('hex').slice(0, 16)}`;
+  const elbName = `elb-${randomBytes(6).toString('hex')}`;
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: motoUrl, forcePathStyle: true, credentials });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const elb = new ElasticLoadBalancingClient({ region: 'us-east-1', endpoint: motoUrl, credentials });
+  const metadata = await startMetadataServer({
+    instanceId,
+    region: 'us-east-1',
+    asgName: options.asgName ?? 'myapp-testing-useast1',
+  });
+
+  const publishBytes = async (service: string, version: string, tarball: Buffer) => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `deploy/${service}/releases/${version}.tar.gz`, Body: tarball }));
+    return { sha256: createHash('sha256').update(tarball).digest('hex'), size: tarball.length };
+  };
+  const promote = async (service: string, instance: string, pointer: unknown) => {
+    const body = typeof pointer === 'string' ? pointer : JSON.stringify(pointer);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `deploy/${service}/${instance}/current`, Body: body }));
+  };
+  const publish = async (service: string, version: string, files: ReleaseFiles) =>
+    publishBytes(service, version, releaseTarGz(files));
+
+  return {
+    work,
+    root,
+    outside,
+    bucket,
+    instanceId,
+    elbName,
+    metadataUrl: metadata.url,
+    env: {
+      HOME: work,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL: motoUrl,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: metadata.url,
+      PULLDEPLOY_BUCKET: bucket,
+      PULLDEPLOY_APPLY_COMMAND: 'none',
+      PULLDEPLOY_LB_REGISTER: 'false',
+      PULLDEPLOY_LB_ELB_NAME: elbName,
+    },
+    publish,
+    publishBytes,
+    promote,
+    async release(service, version, files) {
+      const { sha256 } = await publish(service, version, files);
+      await promote(service, 'testing', { version, sha256 });
+    },
+    async writeConfig(text) {
+      const file = join(root, 'etc', 'pulldeploy', 'config.yaml');
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, text, { mode: 0o644 });
+    },
+    async createLoadBalancer(name = elbName) {
+      await elb.send(
+        new CreateLoadBalancerCommand({
+          LoadBalancerName: name,
+          Listeners: [{ Protocol: 'HTTP', LoadBalancerPort: 80, InstancePort: 80 }],
+          AvailabilityZones: ['us-east-1a'],
+        }),
+      );
+    },
+    async registeredInstances(name = elbName) {
+      const result = await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [name] }));
+      return (result.LoadBalancerDescriptions?.[0]?.Instances ?? []).map((i) => i.InstanceId ?? '');
+    },
+    async stop() {
+      await metadata.stop();
+      s3.destroy();
+      elb.destroy();
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every path under dir with its kind (and link target), sorted: equal listings mean an unchanged tree. */
+export async function listTree(dir: string): Promise<string[]> {
+  const lines: string[] = [];
+  const walk = async (current: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = (await readdir(current)).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const path = join(current, name);
+      const info = await lstat(path);
+      const shown = relative(dir, path);
+      if (info.isSymbolicLink()) lines.push(`${shown} -> ${await readlink(path)}`);
+      else if (info.isDirectory()) {
+        lines.push(`${shown}/`);
+        await walk(path);
+      } else lines.push(`${shown} (${info.size} bytes)`);
+    }
+  };
+  await walk(dir);
+  return lines;
+}
+
+/** The smallest service release that deploys: states, plus whatever else is given. */
+export function serviceRelease(marker: string, extra: ReleaseFiles = {}): ReleaseFiles {
+  return { 'salt/config/states/top.sls': `# ${marker}\n`, 'VERSION': `${marker}\n`, ...extra };
+}
+
+export function baseRelease(marker: string): ReleaseFiles {
+  return { 'states/top.sls': `# ${marker}\n`, 'pillar/top.sls': 'base: {}\n', 'grains/README': 'grains\n' };
+}
