@@ -3,13 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  CreateLoadBalancerCommand,
-  DescribeLoadBalancersCommand,
-  ElasticLoadBalancingClient,
-} from '@aws-sdk/client-elastic-load-balancing';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateLoadBalancerCommand, DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balancing';
 import { releaseTarGz } from './archives.js';
+import { motoElbClient, motoS3Client } from './moto-clients.js';
 import { inject } from 'vitest';
 import { startMetadataServer } from '../../scripts/servers/metadata-server.mjs';
 
@@ -50,10 +47,9 @@ export async function createDeployWorld(options: { asgName?: string } = {}): Pro
   const bucket = `e2e-${randomBytes(6).toString('hex')}`;
   const instanceId = `i-0${randomBytes(8).toString('hex').slice(0, 16)}`;
   const elbName = `elb-${randomBytes(6).toString('hex')}`;
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-  const s3 = new S3Client({ region: 'us-east-1', endpoint: motoUrl, forcePathStyle: true, credentials });
+  const s3 = motoS3Client();
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  const elb = new ElasticLoadBalancingClient({ region: 'us-east-1', endpoint: motoUrl, credentials });
+  const elb = motoElbClient();
   const metadata = await startMetadataServer({
     instanceId,
     region: 'us-east-1',

@@ -1,4 +1,6 @@
-// Process inspection straight from /proc, for tests that prove no process outlived its timeout.
+// Processes for tests: inspection straight from /proc (no process outlived its timeout), quiet kills, a pid already gone.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, readdirSync } from 'node:fs';
 
 /** Alive and not a zombie (orphaned zombies linger where PID 1 does not reap them). */
@@ -34,4 +36,11 @@ export function killQuietly(pid: number): void {
   } catch {
     // already gone
   }
+}
+
+/** The pid of a process that has exited and been reaped, as a crashed lock holder leaves behind. */
+export async function exitedPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await once(child, 'exit');
+  return child.pid!;
 }

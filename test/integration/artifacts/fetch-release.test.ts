@@ -10,6 +10,7 @@ import type { ArtifactStore, ReleaseBody } from '../../../src/artifacts/store.js
 import { ArtifactError, AwsError } from '../../../src/errors.js';
 import { createMemoryLogger } from '../../../src/log/logger.js';
 import { releaseTarGz, sha256, tar, tarGz, type TestEntry } from '../../helpers/archives.js';
+import { failure } from '../../helpers/failure.js';
 
 const key = 'deploy/myapp/releases/1.0.tar.gz';
 const url = `s3://bucket/${key}`;
@@ -87,15 +88,6 @@ function options(store: ArtifactStore, release: Buffer, overrides: Partial<Fetch
     retryDelayMs: 1,
     ...overrides,
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(Error);
-  return error as Error;
 }
 
 /** Everything under `dir`, recursively, as sorted relative paths. */

@@ -1,11 +1,11 @@
 // The S3 store against moto (pointers, releases, fetch end to end) and against a loopback server that fails on purpose.
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fetchRelease, type FetchReleaseOptions } from '../../../src/artifacts/fetch-release.js';
 import { parsePointer, pointerKey, releaseKey } from '../../../src/artifacts/pointer.js';
 import { createS3Store } from '../../../src/artifacts/s3-store.js';
@@ -13,27 +13,12 @@ import type { ArtifactStore } from '../../../src/artifacts/store.js';
 import { ArtifactError, AwsError } from '../../../src/errors.js';
 import { createMemoryLogger } from '../../../src/log/logger.js';
 import { releaseTarGz, sha256 } from '../../helpers/archives.js';
+import { failure } from '../../helpers/failure.js';
+import { motoS3Client, stubAwsEnvironment } from '../../helpers/moto-clients.js';
 
-const motoUrl = inject('motoUrl');
 const bucket = `pulldeploy-artifacts-${randomBytes(4).toString('hex')}`;
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const release = releaseTarGz({ 'hooks/post-release/50-restart': '#!/bin/sh\nexit 0\n', 'salt/config/states/top.sls': 'base: {}\n' });
 const pointerText = JSON.stringify({ version: '1.0', sha256: sha256(release), size: release.length });
-
-function stubAwsEnvironment(endpoint: string): void {
-  vi.stubEnv('AWS_ENDPOINT_URL', endpoint);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', credentials.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', credentials.secretAccessKey);
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(Error);
-  return error as Error;
-}
 
 /** Counts release downloads while passing everything through to the real store. */
 function countingStore(store: ArtifactStore): ArtifactStore & { opens: number } {
@@ -64,7 +49,7 @@ describe('S3 store against moto', () => {
   let putEtag: string | undefined;
 
   beforeAll(async () => {
-    const admin = new S3Client({ region: 'us-east-1', endpoint: motoUrl, forcePathStyle: true, credentials });
+    const admin = motoS3Client();
     await admin.send(new CreateBucketCommand({ Bucket: bucket }));
     await admin.send(new PutObjectCommand({ Bucket: bucket, Key: releaseKey('deploy', 'myapp', '1.0'), Body: release }));
     const put = await admin.send(new PutObjectCommand({ Bucket: bucket, Key: pointerKey('deploy', 'myapp', 'testing'), Body: pointerText }));
@@ -74,7 +59,7 @@ describe('S3 store against moto', () => {
   });
 
   beforeEach(() => {
-    stubAwsEnvironment(motoUrl);
+    stubAwsEnvironment();
   });
 
   function store(name = bucket) {

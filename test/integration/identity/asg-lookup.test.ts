@@ -1,29 +1,13 @@
 // The group-name lookups against moto: a real Auto Scaling group whose instance carries the aws:autoscaling:groupName tag.
 import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
-import { beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAsgLookup } from '../../../src/identity/asg-lookup.js';
-import { createMotoGroup, type MotoGroup } from './moto-group.js';
+import { useMotoGroup } from './moto-group.js';
 
 // Unique to this file: moto is shared by every test file of the run.
 const groupName = 'identity-lookup-testing-useast1';
-const motoUrl = inject('motoUrl');
 const region = 'us-east-1';
-
-function stubAwsEnvironment(): void {
-  vi.stubEnv('AWS_ENDPOINT_URL', motoUrl);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-}
-
-let group: MotoGroup;
-
-beforeAll(async () => {
-  stubAwsEnvironment();
-  group = await createMotoGroup(groupName, region);
-});
-
-// unstubEnvs restores the environment after each test; the lookups read it when they make their clients.
-beforeEach(stubAwsEnvironment);
+const group = useMotoGroup(groupName, region);
 
 describe('AWS group-name lookups against moto', () => {
   it('has a group whose instance is listed by DescribeAutoScalingInstances', async () => {

@@ -1,14 +1,31 @@
 // Test fixture: an Auto Scaling group of one instance in moto, plus an instance outside any group.
 import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateCommand, DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { beforeAll, beforeEach } from 'vitest';
+import { stubAwsEnvironment } from '../../helpers/moto-clients.js';
 
 export interface MotoGroup {
   groupInstanceId: string;
   loneInstanceId: string;
 }
 
-/** Needs AWS_ENDPOINT_URL and credentials in the environment; groupName must be unique in the run. */
-export async function createMotoGroup(groupName: string, region: string): Promise<MotoGroup> {
+/**
+ * Registers the file's hooks: the group is created once, before its tests (its ids are filled in then), and the
+ * AWS SDK points at moto before every test. groupName must be unique in the run: moto is shared by every test file.
+ */
+export function useMotoGroup(groupName: string, region: string): MotoGroup {
+  const group: MotoGroup = { groupInstanceId: '', loneInstanceId: '' };
+  beforeAll(async () => {
+    stubAwsEnvironment();
+    Object.assign(group, await createMotoGroup(groupName, region));
+  });
+  // unstubEnvs restores the environment after each test; the lookups read it when they make their clients.
+  beforeEach(() => stubAwsEnvironment());
+  return group;
+}
+
+/** Needs AWS_ENDPOINT_URL and credentials in the environment. */
+async function createMotoGroup(groupName: string, region: string): Promise<MotoGroup> {
   const ec2 = new EC2Client({ region });
   const autoScaling = new AutoScalingClient({ region });
   try {

@@ -1,32 +1,17 @@
 // Identity resolution end to end over HTTP: the fake metadata service, then the real AWS APIs of moto.
-import { beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startMetadataServer } from '../../../scripts/servers/metadata-server.mjs';
 import { IdentityError } from '../../../src/errors.js';
 import { createAsgLookup } from '../../../src/identity/asg-lookup.js';
 import { createMetadataClient } from '../../../src/identity/metadata.js';
 import { resolveGrains } from '../../../src/identity/resolve.js';
 import { createMemoryLogger } from '../../../src/log/logger.js';
-import { createMotoGroup, type MotoGroup } from './moto-group.js';
+import { useMotoGroup } from './moto-group.js';
 
 // Unique to this file: moto is shared by every test file of the run.
 const groupName = 'identity-resolve-prod-useast1';
-const motoUrl = inject('motoUrl');
 const region = 'us-east-1';
-
-function stubAwsEnvironment(): void {
-  vi.stubEnv('AWS_ENDPOINT_URL', motoUrl);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-}
-
-let group: MotoGroup;
-
-beforeAll(async () => {
-  stubAwsEnvironment();
-  group = await createMotoGroup(groupName, region);
-});
-
-beforeEach(stubAwsEnvironment);
+const group = useMotoGroup(groupName, region);
 
 async function resolveOn(instanceId: string, asgName: string | undefined, onTestFinished: (fn: () => Promise<void>) => void) {
   const server = await startMetadataServer({ instanceId, region, asgName });

@@ -4,11 +4,11 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StepError } from '../../../src/errors.js';
-import type { Grains } from '../../../src/identity/grains.js';
 import { createMemoryLogger } from '../../../src/log/logger.js';
 import { buildHookEnvironment } from '../../../src/run/hook-env.js';
 import { HookFailedError, runHooks, type RunHooksOptions } from '../../../src/run/hooks.js';
 import { childPids, makeTempDir, removeTempDirs, writeScript } from './scripts.js';
+import { sampleGrains } from '../../helpers/grains.js';
 import { killQuietly } from '../../helpers/processes.js';
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
@@ -167,20 +167,9 @@ describe('runHooks', () => {
     vi.stubEnv('DEPLOY_DB_PASSWORD', 'db-password-value');
     vi.stubEnv('NODE_OPTIONS', '--require /tmp/injected.js');
     const { release, dir, logger, options } = await makeRelease();
-    const grains: Grains = {
-      service_name: 'myapp',
-      service_instance: 'testing',
-      region: 'useast1',
-      aws_region: 'us-east-1',
-      instance_id: 'i-0abc898900',
-      service_node: '0abc898900',
-      cluster_name: 'myapp-testing-useast1',
-      service_group: 'myapp-testing',
-      hostname: 'myapp-testing-useast1-0abc898900',
-    };
     const hookEnv = buildHookEnvironment({
       base: process.env,
-      grains,
+      grains: sampleGrains,
       version: '2.0.0',
       previousVersion: undefined,
       releaseDir: release,

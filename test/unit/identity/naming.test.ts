@@ -8,6 +8,7 @@ import {
   toAwsRegion,
   toShortRegion,
 } from '../../../src/identity/naming.js';
+import { sampleGrains } from '../../helpers/grains.js';
 
 describe('parseClusterName', () => {
   it('splits service, environment and region', () => {
@@ -128,17 +129,7 @@ describe('buildGrains', () => {
   };
 
   it('derives node, cluster, group and a hostname with the domain', () => {
-    expect(buildGrains(sources, 'example.com')).toEqual({
-      service_name: 'myapp',
-      service_instance: 'testing',
-      region: 'useast1',
-      aws_region: 'us-east-1',
-      instance_id: 'i-0abc898900',
-      service_node: '0abc898900',
-      cluster_name: 'myapp-testing-useast1',
-      service_group: 'myapp-testing',
-      hostname: 'myapp-testing-useast1-0abc898900.example.com',
-    });
+    expect(buildGrains(sources, 'example.com')).toEqual(sampleGrains);
   });
 
   it('leaves the domain off when none is configured', () => {

@@ -5,6 +5,7 @@ import type { GroupNameLookup } from '../../../src/identity/asg-lookup.js';
 import type { MetadataSource } from '../../../src/identity/metadata.js';
 import { resolveGrains, type ResolveGrainsOptions } from '../../../src/identity/resolve.js';
 import { createMemoryLogger } from '../../../src/log/logger.js';
+import { sampleGrains } from '../../helpers/grains.js';
 
 type Answer<T> = T | Error;
 
@@ -138,17 +139,7 @@ describe('resolveGrains: discovery', () => {
     const { grains, source } = await resolve();
     expect(calls).toEqual([]);
     expect(source).toBe('hostname');
-    expect(grains).toEqual({
-      service_name: 'myapp',
-      service_instance: 'testing',
-      region: 'useast1',
-      aws_region: 'us-east-1',
-      instance_id: 'i-0abc898900',
-      service_node: '0abc898900',
-      cluster_name: 'myapp-testing-useast1',
-      service_group: 'myapp-testing',
-      hostname: 'myapp-testing-useast1-0abc898900.example.com',
-    });
+    expect(grains).toEqual(sampleGrains);
   });
 
   it('uses the metadata tag and never calls AWS', async () => {

@@ -1,22 +1,10 @@
 // buildHookEnvironment: grains and PULLDEPLOY_* in, credentials and NODE_OPTIONS out.
 import { describe, expect, it } from 'vitest';
-import type { Grains } from '../../../src/identity/grains.js';
 import { buildHookEnvironment, grainVariableName, isWithheldVariable } from '../../../src/run/hook-env.js';
-
-const grains: Grains = {
-  service_name: 'myapp',
-  service_instance: 'testing',
-  region: 'useast1',
-  aws_region: 'us-east-1',
-  instance_id: 'i-0abc898900',
-  service_node: '0abc898900',
-  cluster_name: 'myapp-testing-useast1',
-  service_group: 'myapp-testing',
-  hostname: 'myapp-testing-useast1-0abc898900.example.com',
-};
+import { sampleGrains } from '../../helpers/grains.js';
 
 const input = {
-  grains,
+  grains: sampleGrains,
   version: '20261122.1-3f2a9c1',
   previousVersion: '20261121.4-aaaaaaa',
   releaseDir: '/srv/myapp/releases/20261122.1-3f2a9c1',

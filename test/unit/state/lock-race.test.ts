@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitedPid } from '../../helpers/processes.js';
 import { compileSources } from './compile-sources.js';
 
 /** Acquires without waiting when told "go", reports one JSON line, holds the lock until stdin closes. */
@@ -63,16 +64,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '']);
-  await once(child, 'exit');
-  return child.pid!;
-}
-
 describe('acquireLock across processes', () => {
   it('lets exactly one of several processes take over the same stale lock', async () => {
     const lockPath = join(dir, 'lock');
-    const stalePid = await deadPid();
+    const stalePid = await exitedPid();
     await writeFile(lockPath, JSON.stringify({ pid: stalePid, hostname: 'h', acquired_at: '2026-01-01T00:00:00Z', command: 'dead' }));
     const racers = Array.from({ length: 6 }, () => startRacer(dir, lockPath));
     try {

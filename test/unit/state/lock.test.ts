@@ -9,6 +9,7 @@ import { BusyError } from '../../../src/errors.js';
 import { createMemoryLogger } from '../../../src/log/logger.js';
 import { acquireLock, readLockHolder, type Lock, type LockHolder } from '../../../src/state/lock.js';
 import { processStartTime } from '../../../src/state/process-identity.js';
+import { exitedPid } from '../../helpers/processes.js';
 
 let dir: string;
 let lockPath: string;
@@ -21,12 +22,6 @@ afterEach(async () => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
   await rm(dir, { recursive: true, force: true });
 });
-
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '']);
-  await once(child, 'exit');
-  return child.pid!;
-}
 
 async function livePid(): Promise<number> {
   const child = spawn('sleep', ['60']);
@@ -114,7 +109,7 @@ describe('acquireLock', () => {
   });
 
   it('takes over the lock of a process that has exited, with a warning', async () => {
-    const pid = await deadPid();
+    const pid = await exitedPid();
     await writeHolder({ pid });
     const logger = createMemoryLogger();
     const lock = await acquireLock({ path: lockPath, wait: false, timeoutMs: 0, logger });
@@ -171,7 +166,7 @@ describe('acquireLock', () => {
   });
 
   it('lets exactly one of many concurrent attempts take over the same stale lock', async () => {
-    await writeHolder({ pid: await deadPid() });
+    await writeHolder({ pid: await exitedPid() });
     const results = await Promise.allSettled(Array.from({ length: 8 }, () => acquire()));
     const won = results.filter((result) => result.status === 'fulfilled');
     const lost = results.filter((result) => result.status === 'rejected');
@@ -181,7 +176,7 @@ describe('acquireLock', () => {
   });
 
   it('says another run is taking over when a takeover guard stays in place', async () => {
-    await writeHolder({ pid: await deadPid() });
+    await writeHolder({ pid: await exitedPid() });
     await writeFile(`${lockPath}.takeover`, '');
     await expect(acquire()).rejects.toThrow(
       `another pulldeploy run is taking over the stale lock ${lockPath} (${lockPath}.takeover exists): ` +
@@ -213,7 +208,7 @@ describe('readLockHolder', () => {
   });
 
   it('reports a dead holder as not alive', async () => {
-    const pid = await deadPid();
+    const pid = await exitedPid();
     await writeHolder({ pid });
     expect(await readLockHolder(lockPath)).toMatchObject({ state: 'held', holder: { pid }, alive: false });
   });

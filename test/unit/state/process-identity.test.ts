@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isProcessRunning, processStartTime } from '../../../src/state/process-identity.js';
+import { exitedPid } from '../../helpers/processes.js';
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -13,12 +14,6 @@ afterEach(async () => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
-
-async function exitedPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '']);
-  await once(child, 'exit');
-  return child.pid!;
-}
 
 describe('processStartTime', () => {
   it('reads field 22 of /proc/<pid>/stat for this process', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
 import { emptyState, historyLimit, readState, recordRun, writeState, type RunRecord, type State } from '../../../src/state/state-file.js';
+import { sampleGrains } from '../../helpers/grains.js';
 
 let dir: string;
 let statePath: string;
@@ -35,17 +36,7 @@ const failedRun = run('r-failed', {
   exit_code: 1,
   failed_step: 'pre-release hooks',
   error: 'hook 10-migrate exited with 3',
-  grains: {
-    service_name: 'myapp',
-    service_instance: 'testing',
-    region: 'useast1',
-    aws_region: 'us-east-1',
-    instance_id: 'i-0abc898900',
-    service_node: '0abc898900',
-    cluster_name: 'myapp-testing-useast1',
-    service_group: 'myapp-testing',
-    hostname: 'myapp-testing-useast1-0abc898900',
-  },
+  grains: sampleGrains,
   steps: [
     { name: 'lock', started_at: '2026-11-22T03:00:00.000Z', duration_ms: 3, outcome: 'ok' },
     { name: 'pre-release hooks', started_at: '2026-11-22T03:00:01.000Z', duration_ms: 900, outcome: 'failed', detail: 'exit 3' },
