@@ -89,7 +89,7 @@ function collectFileValues(data: unknown, section: Section, prefix: string, valu
     if (node === undefined) {
       problems.push(`${key}: unknown key${suggestKeys(section, prefix)}`);
     } else if (isField(node)) {
-      if (typeOf(value) === node.type) values.set(key, value);
+      if (matchesType(value, node.type)) values.set(key, value);
       else problems.push(`${key}: expected ${article(node.type)}, got ${describeValue(value)}`);
     } else {
       collectFileValues(value, node, `${key}.`, values, problems);
@@ -99,6 +99,8 @@ function collectFileValues(data: unknown, section: Section, prefix: string, valu
 
 function coerceText(raw: string, field: Field, origin: string, problems: string[]): unknown {
   if (field.type === 'string') return raw;
+  // PEM text and paths hold no commas, so a comma-separated list carries either.
+  if (field.type === 'string-list') return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
   if (field.type === 'integer') {
     if (/^-?\d+$/.test(raw.trim())) return Number(raw.trim());
     problems.push(`${origin}: expected an integer, got "${raw}"`);
@@ -118,12 +120,18 @@ function checkRange(value: unknown, field: Field, key: string, problems: string[
   }
 }
 
+function matchesType(value: unknown, type: Field['type']): boolean {
+  if (type === 'string-list') return Array.isArray(value) && value.every((item) => typeof item === 'string');
+  return typeOf(value) === type;
+}
+
 function typeOf(value: unknown): string {
   if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
   return typeof value;
 }
 
-function article(type: string): string {
+function article(type: Field['type']): string {
+  if (type === 'string-list') return 'a list of strings';
   return type === 'integer' ? 'an integer' : `a ${type}`;
 }
 

@@ -1,10 +1,10 @@
 // The one configuration schema: every key with its type, default and meaning (the README's reference is checked against it).
 
-export type FieldType = 'string' | 'integer' | 'boolean';
+export type FieldType = 'string' | 'integer' | 'boolean' | 'string-list';
 
 export interface Field {
   type: FieldType;
-  default: string | number | boolean;
+  default: string | number | boolean | readonly string[];
   description: string;
   /** Smallest allowed value, for integers. */
   min?: number;
@@ -26,6 +26,12 @@ export const configSchema = {
     type: 'string',
     default: '',
     description: 'DNS domain appended to the hostname grain (cluster-node.domain); empty for none.',
+  },
+  verify_keys: {
+    type: 'string-list',
+    default: [],
+    description:
+      'Ed25519 public keys (PEM text, or paths of PEM files) one of which must have signed every pointer; empty: signatures are not checked.',
   },
   keep_releases: {
     type: 'integer',
@@ -97,7 +103,9 @@ type Infer<S> = {
       ? number
       : S[K] extends { type: 'boolean' }
         ? boolean
-        : Infer<S[K]>;
+        : S[K] extends { type: 'string-list' }
+          ? string[]
+          : Infer<S[K]>;
 };
 
 export type Config = Infer<typeof configSchema>;
@@ -124,10 +132,15 @@ export function configFromValues(values: ReadonlyMap<string, unknown>): Config {
     Object.fromEntries(
       Object.entries(section).map(([name, node]) => [
         name,
-        isField(node) ? (values.get(prefix + name) ?? node.default) : build(node, `${prefix}${name}.`),
+        isField(node) ? (values.get(prefix + name) ?? copyDefault(node.default)) : build(node, `${prefix}${name}.`),
       ]),
     );
   return build(configSchema, '') as Config;
+}
+
+/** Lists are copied, so no caller can change the schema's defaults. */
+function copyDefault(value: Field['default']): Field['default'] {
+  return Array.isArray(value) ? [...value] : value;
 }
 
 export function defaultConfig(): Config {

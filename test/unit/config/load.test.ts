@@ -93,3 +93,19 @@ describe('loadConfig', () => {
     expect(environmentName('keep_releases')).toBe('PULLDEPLOY_KEEP_RELEASES');
   });
 });
+
+describe('list keys', () => {
+  it('reads verify_keys from YAML lists and comma-separated environment values', async () => {
+    const path = await file('verify_keys:\n  - /etc/pulldeploy/ci.pub\n  - /etc/pulldeploy/ci-next.pub\n');
+    expect((await load({ defaultFile: path })).config.verify_keys).toEqual(['/etc/pulldeploy/ci.pub', '/etc/pulldeploy/ci-next.pub']);
+    const fromEnv = await load({ env: { PULLDEPLOY_VERIFY_KEYS: '/a.pub, /b.pub,' } });
+    expect(fromEnv.config.verify_keys).toEqual(['/a.pub', '/b.pub']);
+    expect((await load()).config.verify_keys).toEqual([]);
+  });
+
+  it('refuses a list holding something other than strings', async () => {
+    const path = await file('verify_keys:\n  - 3\n');
+    const error = await load({ defaultFile: path }).catch((e) => e);
+    expect(error.problems).toEqual(['verify_keys: expected a list of strings, got a list']);
+  });
+});
