@@ -1,7 +1,7 @@
 // The deploy pipeline of DESIGN.md §4: the steps in order, each with its failure rule.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { ArtifactError, StepError, describeError, isPulldeployError } from './errors.js';
+import { ArtifactError, StepError, UsageError, describeError, isPulldeployError } from './errors.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log/logger.js';
 import type { Grains } from './identity/grains.js';
@@ -51,6 +51,9 @@ interface Release {
 export async function deploy(request: DeployRequest, ports: DeployPorts): Promise<RunRecord> {
   const { config, root } = request;
   const { logger } = ports;
+  if (config.bucket === '') {
+    throw new UsageError('no bucket configured: set "bucket" in /etc/pulldeploy/config.yaml, PULLDEPLOY_BUCKET or --bucket');
+  }
   const agent = agentPaths(root);
   const steps = createStepRecorder(logger, ports.now);
   const startedAt = ports.now();
@@ -61,7 +64,6 @@ export async function deploy(request: DeployRequest, ports: DeployPorts): Promis
   );
   let state: State | undefined;
   let grains: Grains | undefined;
-  let layout: HostLayout | undefined;
   const versions: RunRecord['versions'] = {};
   try {
     state = await readState(agent.stateFile);
@@ -83,10 +85,6 @@ export async function deploy(request: DeployRequest, ports: DeployPorts): Promis
     );
     const identity = grains;
     const hostTree = hostLayout(root, identity.service_name, config.base_service);
-    layout = hostTree;
-    if (config.bucket === '') {
-      throw new ArtifactError('no bucket configured: set "bucket" in the configuration, PULLDEPLOY_BUCKET or --bucket');
-    }
     const store = ports.store(config.bucket, identity.aws_region);
 
     const pointers = await steps.run(

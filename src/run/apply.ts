@@ -1,11 +1,11 @@
 // The apply step: write salt's grains and minion configuration, then run apply.command (salt-call by default).
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { StepError, describeError } from '../errors.js';
 import type { Grains } from '../identity/grains.js';
-import type { Logger } from '../log/logger.js';
 import { writeFileAtomic } from '../release/durable.js';
 import { agentPaths } from '../release/layout.js';
+import type { RunSettings } from './run-settings.js';
 import { describeProcessFailure, isProcessSuccess, runShellCommand, type ProcessResult } from './process-runner.js';
 
 export interface SaltConfigFiles {
@@ -27,15 +27,9 @@ export class ApplyFailedError extends StepError {
   }
 }
 
-export interface RunApplyOptions {
+export interface RunApplyOptions extends RunSettings {
   /** apply.command from the configuration, run with /bin/sh -c; `none` skips the step. */
   command: string;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  timeoutMs: number;
-  killGraceMs: number;
-  logger: Logger;
-  backgroundGraceMs?: number;
 }
 
 /** The value of apply.command that turns the apply step off. */

@@ -6,6 +6,7 @@ import { StepError, describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { errorCode } from '../errors.js';
 import { formatDuration } from '../log/format-duration.js';
+import type { RunSettings } from './run-settings.js';
 import { describeProcessFailure, isProcessSuccess, runProcess, type ProcessResult } from './process-runner.js';
 
 export type HookPhase = 'pre-release' | 'post-release';
@@ -26,17 +27,10 @@ export class HookFailedError extends StepError {
   }
 }
 
-export interface RunHooksOptions {
+export interface RunHooksOptions extends RunSettings {
   /** The phase's hook directory: `<release>/hooks/pre-release`. */
   dir: string;
   phase: HookPhase;
-  env: NodeJS.ProcessEnv;
-  /** The release directory. */
-  cwd: string;
-  timeoutMs: number;
-  killGraceMs: number;
-  logger: Logger;
-  backgroundGraceMs?: number;
 }
 
 export async function runHooks(options: RunHooksOptions): Promise<HookRunRecord[]> {

@@ -298,3 +298,13 @@ describe('pulldeploy deploy usage', () => {
     expect(lines.map((line) => JSON.parse(line)).some((entry) => entry.step === 'fetch')).toBe(true);
   });
 });
+
+describe('pulldeploy --help', () => {
+  it('lists every command and the exit codes', async () => {
+    const result = await runCli(['--help'], {});
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('deploy');
+    expect(result.stdout).toContain('grains');
+    expect(result.stdout).toContain('5 busy');
+  });
+});

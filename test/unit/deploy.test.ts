@@ -7,7 +7,7 @@ import { releaseTarGz, sha256 } from '../helpers/archives.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ArtifactStore } from '../../src/artifacts/store.js';
 import { deploy, type DeployPorts } from '../../src/deploy.js';
-import { ArtifactError, AwsError, BusyError, StepError } from '../../src/errors.js';
+import { ArtifactError, AwsError, BusyError, StepError, UsageError } from '../../src/errors.js';
 import { createMemoryLogger } from '../../src/log/logger.js';
 import { defaultConfig, type Config } from '../../src/config/schema.js';
 
@@ -142,11 +142,13 @@ describe('deploy pipeline', () => {
     expect(await readlink(join(root, 'srv/myapp/current')).catch((e) => e.code)).toBe('ENOENT');
   });
 
-  it('without a bucket, says how to set one', async () => {
+  it('without a bucket, says how to set one (exit 2) and touches nothing', async () => {
     release('myapp', 'v1', { VERSION: 'v1' });
     const error = await deploy({ root, config: config({ bucket: '' }) }, ports()).catch((e) => e);
-    expect(error).toBeInstanceOf(ArtifactError);
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.exitCode).toBe(2);
     expect(error.message).toContain('PULLDEPLOY_BUCKET or --bucket');
+    expect(await readdir(root).catch((e) => e.code)).toBe('ENOENT');
   });
 
   it('exits busy when another live process holds the lock and lock_timeout is 0', async () => {
