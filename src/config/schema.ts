@@ -66,12 +66,60 @@ export const configSchema = {
     register: {
       type: 'boolean',
       default: true,
-      description: 'Register the instance with its classic load balancer after a successful deploy.',
+      description: 'Register the instance with its load balancers after a successful deploy.',
+    },
+    classic_elb: {
+      type: 'boolean',
+      default: true,
+      description: 'Use a classic ELB (named by lb.elb_name).',
     },
     elb_name: {
       type: 'string',
       default: '',
       description: 'Classic ELB to register with; empty means the cluster_name grain.',
+    },
+    target_groups: {
+      type: 'string-list',
+      default: [],
+      description: 'ALB/NLB target group ARNs to register the instance with.',
+    },
+    wait_in_service: {
+      type: 'boolean',
+      default: false,
+      description: 'After registering, wait until every load balancer reports the instance InService/healthy.',
+    },
+    wait_timeout: {
+      type: 'integer',
+      default: 300,
+      min: 1,
+      description: 'Seconds to wait for InService/healthy, or for deregistration to finish when draining.',
+    },
+    drain_on_redeploy: {
+      type: 'boolean',
+      default: false,
+      description: 'Deregister and drain first when redeploying an instance that is registered (as --drain).',
+    },
+  },
+  asg: {
+    lifecycle_hook: {
+      type: 'string',
+      default: '',
+      description:
+        'Name of the Auto Scaling launch lifecycle hook the first deploy completes (CONTINUE on success, ABANDON on failure); empty for none.',
+    },
+    heartbeat_interval: {
+      type: 'integer',
+      default: 60,
+      min: 1,
+      description: 'Seconds between lifecycle heartbeats while the first deploy runs.',
+    },
+  },
+  check: {
+    jitter: {
+      type: 'integer',
+      default: 30,
+      min: 0,
+      description: '`check` first sleeps a random 0 to this many seconds, so a fleet does not hit S3 at once.',
     },
   },
   fetch: {

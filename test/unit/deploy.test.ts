@@ -99,10 +99,10 @@ describe('deploy pipeline', () => {
 
   it('uses lb.elb_name when set, and registers nothing when lb.register is off', async () => {
     release('myapp', 'v1', { VERSION: 'v1' });
-    await deploy({ root, config: config({ lb: { register: true, elb_name: 'shared-elb' } }) }, ports());
+    await deploy({ root, config: config({ lb: { ...defaultConfig().lb, elb_name: 'shared-elb' } }) }, ports());
     expect(registered).toEqual(['shared-elb:i-0abc898900']);
     registered = [];
-    const run = await deploy({ root, config: config({ lb: { register: false, elb_name: '' } }) }, ports());
+    const run = await deploy({ root, config: config({ lb: { ...defaultConfig().lb, register: false } }) }, ports());
     expect(registered).toEqual([]);
     expect(run.steps.find((step) => step.name === 'register')?.detail).toBe('disabled by lb.register');
   });
