@@ -8,6 +8,8 @@ export const ExitCode = {
   artifact: 4,
   busy: 5,
   aws: 6,
+  /** Publisher side: S3 no longer holds what was read, or already holds something else under that name. */
+  conflict: 7,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

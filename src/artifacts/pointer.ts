@@ -6,6 +6,8 @@ export interface CanaryPointer {
   sha256: string;
   /** Share of the fleet, 0 to 100, that deploys the canary version. */
   percent: number;
+  /** Base64 ed25519 signature of the canary release (DESIGN.md §7), made like the pointer's own. */
+  signature?: string;
 }
 
 export interface Pointer {
@@ -69,10 +71,10 @@ function parseRelease(fields: Fields, where: string, fail: (problem: string) => 
   return { version, sha256 };
 }
 
-function parseOptionalString(fields: Fields, name: string, fail: (problem: string) => never): string | undefined {
+function parseOptionalString(fields: Fields, name: string, fail: (problem: string) => never, where = ''): string | undefined {
   const value = fields[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') fail(`"${name}" must be a string`);
+  if (typeof value !== 'string') fail(`"${where}${name}" must be a string`);
   return value;
 }
 
@@ -94,7 +96,8 @@ function parseCanary(fields: Fields, fail: (problem: string) => never): CanaryPo
   if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
     fail(`"canary.percent" must be a number from 0 to 100 (found ${quote(percent)})`);
   }
-  return { ...release, percent };
+  const signature = parseOptionalString(canary, 'signature', fail, 'canary.');
+  return { ...release, percent, ...(signature !== undefined ? { signature } : {}) };
 }
 
 /** Parses the pointer JSON read from `url`; every problem is an ArtifactError naming the URL. */
