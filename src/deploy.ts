@@ -1,26 +1,24 @@
 // The deploy pipeline of DESIGN.md §4: the steps in order, each with its failure rule.
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { ArtifactError, StepError, UsageError, describeError, isPulldeployError } from './errors.js';
+import type { KeyObject } from 'node:crypto';
+import { loadVerifyKeys } from './artifacts/signature.js';
+import { pointerKey } from './artifacts/pointer.js';
+import type { LifecycleAction } from './asg/lifecycle.js';
+import { requireBucket } from './config/load.js';
 import type { Config } from './config/schema.js';
-import type { Logger } from './log/logger.js';
+import { describeError } from './errors.js';
 import type { Grains } from './identity/grains.js';
-import type { GroupNameLookup } from './identity/asg-lookup.js';
-import type { MetadataSource } from './identity/metadata.js';
-import { resolveGrains } from './identity/resolve.js';
-import type { ArtifactStore } from './artifacts/store.js';
-import { parsePointer, pointerKey, releaseKey, type Pointer } from './artifacts/pointer.js';
-import { fetchRelease } from './artifacts/fetch-release.js';
-import { agentPaths, hostLayout, type HostLayout } from './release/layout.js';
-import { linkedVersion, pointLink, readLink, restoreLink } from './release/links.js';
-import { pruneReleases } from './release/retention.js';
-import { buildHookEnvironment } from './run/hook-env.js';
-import { runHooks } from './run/hooks.js';
-import { runApply, writeSaltConfig } from './run/apply.js';
-import type { LoadBalancer } from './lb/load-balancer.js';
-import { acquireLock } from './state/lock.js';
-import { readState, recordRun, writeState, type RunRecord, type State } from './state/state-file.js';
-import { createStepRecorder, type StepRecorder } from './state/step-recorder.js';
+import { identifyInstance } from './steps/identify.js';
+import { hostLayout, type HostLayout } from './release/layout.js';
+import { linkedVersion } from './release/links.js';
+import type { RunRecord, State } from './state/state-file.js';
+import type { Ports, RunContext } from './steps/context.js';
+import { describeFetched, fetchBoth } from './steps/fetch.js';
+import { install } from './steps/install.js';
+import { pruneBoth } from './steps/prune.js';
+import { lastKnownPrevious, recordedRun, type RunNotes } from './steps/recorded-run.js';
+import { describeResolved, readBothPointers, selectRelease, type ResolvedPointers } from './steps/resolve.js';
+import { drain, register } from './steps/traffic.js';
+import type { Pointer } from './artifacts/pointer.js';
 
 export interface DeployRequest {
   root: string;
@@ -28,302 +26,196 @@ export interface DeployRequest {
   service?: string;
   instance?: string;
   config: Config;
+  command: 'deploy' | 'check';
+  /** `deploy` waits up to lock_timeout for another run; `check` exits busy at once. */
+  waitForLock: boolean;
+  /** Deregister and drain first when the instance is registered (--drain or lb.drain_on_redeploy). */
+  drain: boolean;
+  /** What `check` already read, so nothing is asked twice. */
+  known?: KnownState;
 }
 
-/** Every side effect the pipeline has beyond the host tree, so tests can substitute any of them. */
-export interface DeployPorts {
-  metadata: MetadataSource;
-  groupLookup: (awsRegion: string) => GroupNameLookup;
-  store: (bucket: string, awsRegion: string) => ArtifactStore;
-  loadBalancer: (name: string, awsRegion: string) => LoadBalancer;
-  hostname: string;
-  env: NodeJS.ProcessEnv;
-  now: () => Date;
-  logger: Logger;
+export interface KnownState {
+  grains: Grains;
+  pointers: { base: PointerAsRead; service: PointerAsRead };
 }
 
-interface Release {
-  service: string;
+export interface PointerAsRead {
   pointer: Pointer;
-  dir: string;
+  etag: string | undefined;
 }
 
-export async function deploy(request: DeployRequest, ports: DeployPorts): Promise<RunRecord> {
-  const { config, root } = request;
-  const { logger } = ports;
-  if (config.bucket === '') {
-    throw new UsageError('no bucket configured: set "bucket" in /etc/pulldeploy/config.yaml, PULLDEPLOY_BUCKET or --bucket');
-  }
-  const agent = agentPaths(root);
-  const steps = createStepRecorder(logger, ports.now);
-  const startedAt = ports.now();
-  const runId = randomUUID();
-
-  const lock = await steps.run('lock', () =>
-    acquireLock({ path: agent.lockFile, wait: true, timeoutMs: config.lock_timeout * 1000, logger, command: 'deploy' }),
-  );
-  let state: State | undefined;
-  let grains: Grains | undefined;
-  const versions: RunRecord['versions'] = {};
+export async function deploy(request: DeployRequest, ports: Ports): Promise<RunRecord> {
+  const { config } = request;
+  requireBucket(config);
+  const keys = await loadVerifyKeys(config.verify_keys);
+  let lifecycle: { action: LifecycleAction; heartbeats: { stop(): void } } | undefined;
+  let prune: { layout: HostLayout; previous: { service?: string; base?: string } } | undefined;
   try {
-    state = await readState(agent.stateFile);
-    grains = await steps.run(
-      'identify',
-      async () =>
-        (
-          await resolveGrains({
-            service: request.service,
-            instance: request.instance,
-            hostname: ports.hostname,
-            domain: config.domain,
-            metadata: ports.metadata,
-            lookup: ports.groupLookup,
-            logger,
-          })
-        ).grains,
-      (g) => `${g.cluster_name} node ${g.service_node}`,
-    );
-    const identity = grains;
-    const hostTree = hostLayout(root, identity.service_name, config.base_service);
-    const store = ports.store(config.bucket, identity.aws_region);
+    const run = await recordedRun({
+      command: request.command,
+      root: request.root,
+      config,
+      ports,
+      waitForLock: request.waitForLock,
+      body: async ({ steps, state, notes }) => {
+        // 2. identify
+        const grains = await steps.run('identify', () => identify(request, ports), describeIdentity(request));
+        notes.grains = grains;
+        const layout = hostLayout(request.root, grains.service_name, config.base_service);
+        const context: RunContext = { config, ports, logger: ports.logger, steps, grains, layout };
+        lifecycle = startLifecycle(context, state);
 
-    const pointers = await steps.run(
-      'resolve',
-      () => resolvePointers(store, config, identity),
-      (p) => `${identity.service_name} ${p.service.version}, ${config.base_service} ${p.base.version}`,
-    );
+        // 3. resolve
+        const store = ports.store(config.bucket, grains.aws_region);
+        const pointers = await steps.run(
+          'resolve',
+          () => resolve(context, request.known, keys, (key) => store.url(key), () => readBothPointers(store, config, grains)),
+          (p) => `${describeResolved(p.service)}, ${describeResolved(p.base)}`,
+        );
 
-    const [base, service] = await steps.run(
-      'fetch',
-      () => fetchBoth(store, config, hostTree, identity.service_name, pointers, logger),
-      ([b, s]) => `${describeFetch(b)}; ${describeFetch(s)}`,
-    );
+        // 4. fetch
+        const fetched = await steps.run(
+          'fetch',
+          () => fetchBoth(context, store, pointers),
+          (f) => `${describeFetched(f.base)}; ${describeFetched(f.service)}`,
+        );
 
-    const previousVersion = await linkedVersion(hostTree.service.current);
-    versions.service = { current: previousVersion, previous: lastKnownPrevious(state, 'service') };
-    const previousBase = await linkedVersion(hostTree.base.current);
-    versions.base = { current: previousBase };
-    const hookEnv = (phase: 'pre-release' | 'post-release' | 'apply') =>
-      buildHookEnvironment({
-        base: ports.env,
-        grains: identity,
-        version: service.pointer.version,
-        previousVersion,
-        releaseDir: service.dir,
-        phase,
-        root: hostTree.root,
-      });
+        const previousVersion = await linkedVersion(layout.service.current);
+        const previousBase = await linkedVersion(layout.base.current);
+        notes.versions = {
+          service: { current: previousVersion, previous: lastKnownPrevious(state, 'service') },
+          base: { current: previousBase, previous: lastKnownPrevious(state, 'base') },
+        };
 
-    await stageAndApply(steps, config, hostTree, identity, base, service, hookEnv, logger);
+        // Optional: leave the load balancers before touching anything, when redeploying a serving instance.
+        const loadBalancers = ports.loadBalancers(config, grains);
+        const drained =
+          request.drain || config.lb.drain_on_redeploy
+            ? await steps.run('drain', () => drain(context, loadBalancers), (left) =>
+                left.length > 0 ? `left ${left.map((lb) => lb.description).join(', ')}` : 'not registered: nothing to drain',
+              )
+            : [];
 
-    await steps.run('switch', () => pointLink(hostTree.service.current, service.dir));
-    versions.service = {
-      current: service.pointer.version,
-      previous: previousVersion !== service.pointer.version ? previousVersion : versions.service.previous,
-    };
-    versions.base = {
-      current: base.pointer.version,
-      previous: previousBase !== base.pointer.version ? previousBase : lastKnownPrevious(state, 'base'),
-    };
+        try {
+          // 5–9. stage, pre-release, apply, switch, post-release
+          await install(context, {
+            service: { version: fetched.service.release.version, dir: fetched.service.dir },
+            base: { dir: fetched.base.dir },
+            previousVersion,
+            preRelease: true,
+            onSwitched: () => {
+              notes.versions = switchedVersions(notes, pointers, previousVersion, previousBase);
+            },
+          });
+          // 10. register
+          await steps.run('register', () => register(context, loadBalancers, config.lb.wait_in_service || drained.length > 0), (done) => done);
+        } catch (error) {
+          if (drained.length > 0) stayDeregistered(error, drained.map((lb) => lb.description));
+          throw error;
+        }
 
-    await steps.run('post-release', () =>
-      runReleaseHooks('post-release', service.dir, hookEnv('post-release'), config, logger),
-    );
-    await steps.run('register', () => register(config, identity, ports), (done) => done);
-
-    const before = state;
-    await steps.run('record', () => writeState(agent.stateFile, recordRun(before, finishRun('success', 0))));
-    await steps.run('prune', () => pruneBoth(hostTree, config, versions, logger), (text) => text);
-    // The success is on disk before pruning; this rewrite only adds the timings of record and prune themselves.
-    const run = finishRun('success', 0);
-    try {
-      await writeState(agent.stateFile, recordRun(before, run));
-    } catch (error) {
-      logger.warn(`could not add the record and prune timings to ${agent.stateFile}: ${describeError(error)}`);
-    }
+        prune = { layout, previous: { service: notes.versions.service?.previous, base: notes.versions.base?.previous } };
+        notes.pointers = {
+          [config.base_service]: pointerRecord(pointers.base),
+          [grains.service_name]: pointerRecord(pointers.service),
+        };
+        if (lifecycle) {
+          const action = lifecycle.action;
+          await steps.run('lifecycle', () => action.complete('CONTINUE'), () => 'CONTINUE');
+        }
+      },
+      // 11. record, then 12. prune
+      afterRecord: async (steps) => {
+        if (!prune) return;
+        const { layout, previous } = prune;
+        await steps.run('prune', () => pruneBoth(layout, config.keep_releases, previous, ports.logger), (text) => text);
+      },
+    });
     return run;
   } catch (error) {
-    const code = isPulldeployError(error) ? error.exitCode : 1;
-    const run = finishRun('failed', code, error);
-    // A state file that could not be read is left as it is for a person to look at, never overwritten.
-    if (state !== undefined) {
-      try {
-        await writeState(agent.stateFile, recordRun(state, run));
-      } catch (writeError) {
-        logger.warn(`could not record the failed run in ${agent.stateFile}: ${describeError(writeError)}`);
-      }
-    }
+    await lifecycle?.action.complete('ABANDON').catch((abandonError: unknown) => {
+      ports.logger.warn(`could not abandon the launch lifecycle action: ${describeError(abandonError)}`);
+    });
     throw error;
   } finally {
-    await lock.release();
-  }
-
-  function finishRun(outcome: RunRecord['outcome'], exitCode: number, error?: unknown): RunRecord {
-    return {
-      id: runId,
-      command: 'deploy',
-      started_at: startedAt.toISOString(),
-      finished_at: ports.now().toISOString(),
-      outcome,
-      exit_code: exitCode,
-      ...(steps.failedStep ? { failed_step: steps.failedStep } : {}),
-      ...(error !== undefined ? { error: describeError(error) } : {}),
-      ...(grains ? { grains } : {}),
-      versions,
-      steps: steps.steps,
-    };
+    lifecycle?.heartbeats.stop();
   }
 }
 
-async function resolvePointers(store: ArtifactStore, config: Config, grains: Grains) {
-  const read = async (service: string) => {
-    const key = pointerKey(config.prefix, service, grains.service_instance);
-    const result = await store.readPointer(key);
-    if (result.status !== 'found') throw new ArtifactError(`pointer ${store.url(key)} unexpectedly unchanged`);
-    return parsePointer(result.text, store.url(key));
+async function identify(request: DeployRequest, ports: Ports): Promise<Grains> {
+  if (request.known) return request.known.grains;
+  return (await identifyInstance(request.config, ports, request)).grains;
+}
+
+function describeIdentity(request: DeployRequest) {
+  return (grains: Grains) => `${grains.cluster_name} node ${grains.service_node}${request.known ? ' (as last recorded)' : ''}`;
+}
+
+async function resolve(
+  context: RunContext,
+  known: KnownState | undefined,
+  keys: KeyObject[],
+  url: (key: string) => string,
+  readBoth: () => ReturnType<typeof readBothPointers>,
+): Promise<ResolvedPointers> {
+  const { config, grains } = context;
+  let reads: { base: PointerAsRead; service: PointerAsRead };
+  if (known) {
+    reads = known.pointers;
+  } else {
+    const fresh = await readBoth();
+    // Unconditional reads always find the pointer; "unchanged" needs an ETag, which a deploy never sends.
+    if (fresh.base.status !== 'found' || fresh.service.status !== 'found') throw new Error('unconditional pointer read answered 304');
+    reads = { base: fresh.base, service: fresh.service };
+  }
+  const urlOf = (service: string) => url(pointerKey(config.prefix, service, grains.service_instance));
+  return {
+    base: selectRelease(config.base_service, reads.base, grains, keys, urlOf(config.base_service)),
+    service: selectRelease(grains.service_name, reads.service, grains, keys, urlOf(grains.service_name)),
   };
-  const [base, service] = await Promise.allSettled([read(config.base_service), read(grains.service_name)]);
-  // When both fail, the service's own pointer is the one a person is most likely to have forgotten.
-  if (service.status === 'rejected') throw service.reason;
-  if (base.status === 'rejected') throw base.reason;
-  return { base: base.value, service: service.value };
 }
 
-/** Base and service download in parallel; both are awaited so no extraction outlives the run or its lock. */
-async function fetchBoth(
-  store: ArtifactStore,
-  config: Config,
-  layout: HostLayout,
-  serviceName: string,
-  pointers: { base: Pointer; service: Pointer },
-  logger: Logger,
-): Promise<[Release & { reused: boolean }, Release & { reused: boolean }]> {
-  const fetchOne = async (service: string, pointer: Pointer, releasesDir: string) => {
-    const result = await fetchRelease({
-      store,
-      key: releaseKey(config.prefix, service, pointer.version),
-      version: pointer.version,
-      sha256: pointer.sha256,
-      releasesDir,
-      limits: { maxBytes: config.fetch.max_bytes, maxEntries: config.fetch.max_entries },
-      attempts: config.fetch.attempts,
-      logger,
-    });
-    return { service, pointer, dir: result.dir, reused: result.reused };
+function switchedVersions(
+  notes: RunNotes,
+  pointers: ResolvedPointers,
+  previousVersion: string | undefined,
+  previousBase: string | undefined,
+): RunRecord['versions'] {
+  const service = pointers.service.version;
+  const base = pointers.base.version;
+  return {
+    service: { current: service, previous: previousVersion !== service ? previousVersion : notes.versions.service?.previous },
+    base: { current: base, previous: previousBase !== base ? previousBase : notes.versions.base?.previous },
   };
-  const settled = await Promise.allSettled([
-    fetchOne(config.base_service, pointers.base, layout.base.releasesDir),
-    fetchOne(serviceName, pointers.service, layout.service.releasesDir),
-  ]);
-  const failure = settled.find((result) => result.status === 'rejected');
-  if (failure) throw failure.reason;
-  const [base, service] = settled as [PromiseFulfilledResult<Release & { reused: boolean }>, PromiseFulfilledResult<Release & { reused: boolean }>];
-  return [base.value, service.value];
 }
 
-function describeFetch(release: Release & { reused: boolean }): string {
-  return `${release.service} ${release.pointer.version} ${release.reused ? 'reused' : 'downloaded'}`;
+function pointerRecord(release: ResolvedPointers['base']) {
+  return {
+    ...(release.etag !== undefined ? { etag: release.etag } : {}),
+    version: release.version,
+    sha256: release.sha256,
+    pointer: release.pointer,
+  };
 }
 
-/**
- * Steps 5–7. Until the switch, `current` of the service is untouched; the links staged here are put back
- * exactly as they were when anything fails, so the instance keeps serving the old release unchanged.
- */
-async function stageAndApply(
-  steps: StepRecorder,
-  config: Config,
-  layout: HostLayout,
-  grains: Grains,
-  base: Release,
-  service: Release,
-  hookEnv: (phase: 'pre-release' | 'apply') => NodeJS.ProcessEnv,
-  logger: Logger,
-): Promise<void> {
-  const staged = [layout.base.current, layout.serviceLink, layout.service.next];
-  const before = await Promise.all(staged.map((link) => readLink(link)));
-  try {
-    await steps.run('stage', async () => {
-      await pointLink(layout.base.current, base.dir);
-      await pointLink(layout.serviceLink, layout.service.dir);
-      await pointLink(layout.service.next, service.dir);
-    });
-    await steps.run('pre-release', () => runReleaseHooks('pre-release', service.dir, hookEnv('pre-release'), config, logger));
-    await steps.run('apply', async () => {
-      await writeSaltConfig({ root: layout.root, grains });
-      await runApply({
-        command: config.apply.command,
-        env: hookEnv('apply'),
-        cwd: service.dir,
-        timeoutMs: config.apply.timeout * 1000,
-        killGraceMs: config.hooks.kill_grace * 1000,
-        logger,
-      });
-    });
-  } catch (error) {
-    for (const [index, link] of staged.entries()) {
-      try {
-        await restoreLink(link, before[index]);
-      } catch (restoreError) {
-        logger.error(`could not restore ${link}: ${describeError(restoreError)}`);
-      }
-    }
-    logger.info('links restored; the instance still runs the previous release and was not registered');
-    throw error;
+/** A deploy that drained and then failed leaves the instance out of service on purpose, and says so. */
+function stayDeregistered(error: unknown, left: string[]): void {
+  if (error instanceof Error) {
+    error.message += `; the instance was deregistered from ${left.join(', ')} for this deploy and stays deregistered: run "pulldeploy register" once it is fixed`;
   }
 }
 
-async function runReleaseHooks(
-  phase: 'pre-release' | 'post-release',
-  releaseDir: string,
-  env: NodeJS.ProcessEnv,
-  config: Config,
-  logger: Logger,
-): Promise<void> {
-  await runHooks({
-    dir: join(releaseDir, 'hooks', phase),
-    phase,
-    env,
-    cwd: releaseDir,
-    timeoutMs: config.hooks.timeout * 1000,
-    killGraceMs: config.hooks.kill_grace * 1000,
-    logger,
+/** The launch lifecycle hook waits only for the first deploy of an instance. */
+function startLifecycle(context: RunContext, state: State) {
+  const { config, grains, ports } = context;
+  if (config.asg.lifecycle_hook === '') return undefined;
+  if (state.history.some((run) => run.outcome === 'success')) return undefined;
+  const action = ports.lifecycleAction({
+    groupName: grains.cluster_name,
+    hookName: config.asg.lifecycle_hook,
+    instanceId: grains.instance_id,
+    region: grains.aws_region,
   });
-}
-
-async function register(config: Config, grains: Grains, ports: DeployPorts): Promise<string> {
-  if (!config.lb.register) return 'disabled by lb.register';
-  const loadBalancer = ports.loadBalancer(config.lb.elb_name || grains.cluster_name, grains.aws_region);
-  try {
-    await loadBalancer.register(grains.instance_id);
-  } catch (error) {
-    // The contract makes a failed registration a failed step (exit 1), whatever the cause.
-    throw new StepError(describeError(error), { cause: error });
-  }
-  return `${grains.instance_id} with ${loadBalancer.description}`;
-}
-
-async function pruneBoth(layout: HostLayout, config: Config, versions: RunRecord['versions'], logger: Logger): Promise<string> {
-  const protectedService = [versions.service?.current, versions.service?.previous, await linkedVersion(layout.service.next)];
-  const [service, base] = await Promise.all([
-    pruneReleases({
-      releasesDir: layout.service.releasesDir,
-      keep: config.keep_releases,
-      protect: protectedService.filter((v): v is string => v !== undefined),
-      logger,
-    }),
-    pruneReleases({
-      releasesDir: layout.base.releasesDir,
-      keep: config.keep_releases,
-      protect: [versions.base?.current, versions.base?.previous].filter((v): v is string => v !== undefined),
-      logger,
-    }),
-  ]);
-  const removed = [...service.removed, ...base.removed];
-  return removed.length === 0 ? 'nothing to remove' : `removed ${removed.join(', ')}`;
-}
-
-
-/** The release `current` pointed at before the last switch, as the newest run that knew it recorded it. */
-function lastKnownPrevious(state: State, which: 'service' | 'base'): string | undefined {
-  return state.history.find((run) => run.versions[which]?.previous !== undefined)?.versions[which]?.previous;
+  return { action, heartbeats: action.startHeartbeats(config.asg.heartbeat_interval * 1000) };
 }

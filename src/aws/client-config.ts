@@ -13,10 +13,16 @@ export function readAwsEnvironment(env: NodeJS.ProcessEnv = process.env): AwsEnv
 export interface ClientSettings {
   region: string;
   maxAttempts: number;
+  requestHandler: { connectionTimeout: number; requestTimeout: number };
 }
 
 export function clientSettings(region: string, maxAttempts = 5): ClientSettings {
-  return { region, maxAttempts };
+  return {
+    region,
+    maxAttempts,
+    // A call that hangs must not outlast the waits and timeouts built on it: bounded, then retried.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+  };
 }
 
 export function s3ClientSettings(region: string, env: AwsEnvironment = readAwsEnvironment()) {

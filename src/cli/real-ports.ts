@@ -1,22 +1,27 @@
-// The real side effects of a deploy: instance metadata, AWS APIs, S3, the host name, the clock.
+// The real side effects of a run: instance metadata, AWS APIs, S3, the host name, the clock.
 import { hostname } from 'node:os';
-import type { DeployPorts } from '../deploy.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createS3Store } from '../artifacts/s3-store.js';
+import { createLifecycleAction } from '../asg/lifecycle.js';
 import { createAsgLookup } from '../identity/asg-lookup.js';
 import { createMetadataClient } from '../identity/metadata.js';
-import { createS3Store } from '../artifacts/s3-store.js';
-import { createClassicElb } from '../lb/classic-elb.js';
+import { loadBalancersFor } from '../lb/load-balancers.js';
 import type { Logger } from '../log/logger.js';
+import type { Ports } from '../steps/context.js';
 
-export function createRealPorts(env: NodeJS.ProcessEnv, logger: Logger): DeployPorts {
+export function createRealPorts(env: NodeJS.ProcessEnv, logger: Logger): Ports {
   return {
     metadata: createMetadataClient({}),
     groupLookup: (region) => createAsgLookup({ region }),
     store: (bucket, region) => createS3Store({ bucket, region, logger }),
-    loadBalancer: (name, region) => createClassicElb(name, region),
+    loadBalancers: (config, grains) => loadBalancersFor(config, grains),
+    lifecycleAction: (args) => createLifecycleAction({ ...args, logger }),
     // PULLDEPLOY_HOSTNAME stands in for the kernel's host name where it cannot be set (containers, tests).
     hostname: env.PULLDEPLOY_HOSTNAME || hostname(),
     env,
     now: () => new Date(),
+    sleep: (ms) => sleep(ms),
+    random: Math.random,
     logger,
   };
 }

@@ -1,6 +1,6 @@
 // Finds the command, runs it, and turns every error into a message and an exit code (DESIGN.md §8).
 import { ExitCode, isPulldeployError } from '../errors.js';
-import { pulldeployVersion } from '../version.js';
+import { describeVersion, pulldeployVersion } from '../version.js';
 import { commands } from './commands.js';
 import type { CliIo } from './io.js';
 import { commonOptionsHelp } from './options.js';
@@ -10,7 +10,7 @@ export async function runMain(argv: string[], io: CliIo): Promise<number> {
   routeProcessWarnings(json, io);
   const [first, ...rest] = argv;
   if (first === '--version' || first === 'version') {
-    io.stdout.write(`pulldeploy ${pulldeployVersion} (node ${process.versions.node})\n`);
+    io.stdout.write(`${describeVersion()}\n`);
     return ExitCode.ok;
   }
   if (first === '--help' || first === '-h' || first === 'help') {
@@ -73,6 +73,7 @@ Run "pulldeploy COMMAND --help" for a command's options.
 ${commonOptionsHelp}
 
 Exit codes: 0 deployed or nothing to do, 1 a deploy step failed, 2 usage or configuration error,
-3 identity unknown, 4 artifact error, 5 busy (another run holds the lock), 6 AWS or network error.
+3 identity unknown, 4 artifact error, 5 busy (another run holds the lock), 6 AWS or network error,
+7 conflict (publisher side: the pointer moved since it was read, or the version exists with other bytes).
 `;
 }

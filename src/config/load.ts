@@ -1,7 +1,7 @@
 // Configuration: defaults < YAML file < PULLDEPLOY_* environment < flags, every problem reported at once.
 import { readFile, stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import {
   configFromValues,
   configSchema,
@@ -144,4 +144,12 @@ function describeValue(value: unknown): string {
 
 function suggestKeys(section: Section, prefix: string): string {
   return ` (known keys: ${Object.keys(section).map((name) => prefix + name).join(', ')})`;
+}
+
+/** The bucket every S3-reading command needs, with how to set it when it is missing. */
+export function requireBucket(config: Config): string {
+  if (config.bucket === '') {
+    throw new UsageError('no bucket configured: set "bucket" in /etc/pulldeploy/config.yaml, PULLDEPLOY_BUCKET or --bucket');
+  }
+  return config.bucket;
 }

@@ -1,6 +1,7 @@
 // The state file (DESIGN.md §3, §4 step 11): last run, history, and the pointers last deployed, versioned and written atomically.
 import { readFile } from 'node:fs/promises';
 import { UsageError, describeError } from '../errors.js';
+import type { Pointer } from '../artifacts/pointer.js';
 import type { Grains } from '../identity/grains.js';
 import { writeFileAtomic } from '../release/durable.js';
 import { errorCode } from '../errors.js';
@@ -41,6 +42,8 @@ export interface PointerRecord {
   etag?: string;
   version: string;
   sha256: string;
+  /** The pointer as read, so a check that finds it unchanged still knows its signature and canary. */
+  pointer?: Pointer;
 }
 
 export interface State {

@@ -6,7 +6,8 @@ import { dirname, join, relative } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateLoadBalancerCommand, DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balancing';
 import { releaseTarGz } from './archives.js';
-import { motoElbClient, motoS3Client } from './moto-clients.js';
+import { motoElbClient, motoS3Client, runMotoInstance } from './moto-clients.js';
+import { startRecordingProxy, type RecordingProxy, type RecordingProxyOptions } from './recording-proxy.js';
 import { inject } from 'vitest';
 import { startMetadataServer } from '../../scripts/servers/metadata-server.mjs';
 
@@ -30,14 +31,24 @@ export interface DeployWorld {
   writeConfig(text: string): Promise<void>;
   createLoadBalancer(name?: string): Promise<void>;
   registeredInstances(name?: string): Promise<string[]>;
+  /** Every AWS request the CLI made, in order. */
+  proxy: RecordingProxy;
   stop(): Promise<void>;
 }
 
 /** Path → content; a content starting with `#!` is made executable. */
 export type ReleaseFiles = Record<string, string>;
 
-export async function createDeployWorld(options: { asgName?: string } = {}): Promise<DeployWorld> {
+export interface DeployWorldOptions {
+  asgName?: string;
+  /** Answers some AWS calls itself (what moto lacks, or a fault), passed to the recording proxy. */
+  answer?: RecordingProxyOptions['answer'];
+}
+
+export async function createDeployWorld(options: DeployWorldOptions = {}): Promise<DeployWorld> {
   const motoUrl = inject('motoUrl');
+  // The agent talks to moto through a recording proxy, so tests can assert every AWS call it makes, in order.
+  const proxy = await startRecordingProxy({ target: motoUrl, ...(options.answer ? { answer: options.answer } : {}) });
   const work = await mkdtemp(join(tmpdir(), 'pulldeploy-e2e-'));
   const root = join(work, 'root');
   const outside = join(work, 'outside');
@@ -45,7 +56,7 @@ export async function createDeployWorld(options: { asgName?: string } = {}): Pro
   await mkdir(outside);
   await writeFile(join(outside, 'sentinel'), 'untouched');
   const bucket = `e2e-${randomBytes(6).toString('hex')}`;
-  const instanceId = `i-0${randomBytes(8).toString('hex').slice(0, 16)}`;
+  const instanceId = await runMotoInstance();
   const elbName = `elb-${randomBytes(6).toString('hex')}`;
   const s3 = motoS3Client();
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -75,11 +86,12 @@ export async function createDeployWorld(options: { asgName?: string } = {}): Pro
     instanceId,
     elbName,
     metadataUrl: metadata.url,
+    proxy,
     env: {
       HOME: work,
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_ENDPOINT_URL: motoUrl,
+      AWS_ENDPOINT_URL: proxy.url,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: metadata.url,
       PULLDEPLOY_BUCKET: bucket,
       PULLDEPLOY_APPLY_COMMAND: 'none',
@@ -113,6 +125,7 @@ export async function createDeployWorld(options: { asgName?: string } = {}): Pro
     },
     async stop() {
       await metadata.stop();
+      await proxy.stop();
       s3.destroy();
       elb.destroy();
       await rm(work, { recursive: true, force: true });

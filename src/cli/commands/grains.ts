@@ -1,7 +1,7 @@
 // `pulldeploy grains`: the identity this instance derives (DESIGN.md §1), without deploying anything.
 import { ExitCode, UsageError } from '../../errors.js';
 import { grainNames } from '../../identity/grains.js';
-import { resolveGrains } from '../../identity/resolve.js';
+import { identifyInstance } from '../../steps/identify.js';
 import type { Command } from '../commands.js';
 import { loadCommandContext } from '../context.js';
 import { commonOptionsHelp, parseCommandLine } from '../options.js';
@@ -29,14 +29,7 @@ export const grainsCommand: Command = {
     const context = await loadCommandContext(values, io);
     const ports = createRealPorts(io.env, context.logger);
     const [service, instance] = positionals;
-    const { grains, source } = await resolveGrains({
-      ...(service && instance ? { service, instance } : {}),
-      hostname: ports.hostname,
-      domain: context.config.domain,
-      metadata: ports.metadata,
-      lookup: ports.groupLookup,
-      logger: context.logger,
-    });
+    const { grains, source } = await identifyInstance(context.config, ports, { service, instance });
     if (values.json) {
       io.stdout.write(JSON.stringify(grains) + '\n');
     } else {
