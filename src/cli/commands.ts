@@ -39,6 +39,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'remove old releases, keeping current, next and previous',
     load: async () => (await import('./commands/prune.js')).pruneCommand,
   },
+  'iam-policy': {
+    summary: 'print the least-privilege IAM policy for this configuration (--publisher: the CI side)',
+    load: async () => (await import('./commands/iam-policy.js')).iamPolicyCommand,
+  },
   grains: {
     summary: "print this instance's derived identity",
     load: async () => (await import('./commands/grains.js')).grainsCommand,
