@@ -12,6 +12,8 @@ export interface CommandContext {
   logger: Logger;
   config: Config;
   configFile: string | undefined;
+  /** --json: log lines as JSON, and no progress bars. */
+  json: boolean;
 }
 
 export function createCommandLogger(values: CommonValues, io: CliIo): Logger {
@@ -37,5 +39,5 @@ export async function loadCommandContext(
     flags: { bucket: values.bucket, prefix: values.prefix, ...flags },
   });
   logger.debug(file ? `configuration from ${file}` : 'no configuration file; defaults, environment and flags');
-  return { root, logger, config, configFile: file };
+  return { root, logger, config, configFile: file, json: values.json === true };
 }

@@ -6,10 +6,14 @@ import { createLifecycleAction } from '../asg/lifecycle.js';
 import { createAsgLookup } from '../identity/asg-lookup.js';
 import { createMetadataClient } from '../identity/metadata.js';
 import { loadBalancersFor } from '../lb/load-balancers.js';
-import type { Logger } from '../log/logger.js';
+import { createProgressGroup } from '../log/progress.js';
+import type { CommandContext } from './context.js';
+import type { CliIo } from './io.js';
 import type { Ports } from '../steps/context.js';
 
-export function createRealPorts(env: NodeJS.ProcessEnv, logger: Logger): Ports {
+export function createRealPorts(io: CliIo, context: Pick<CommandContext, 'logger' | 'json'>): Ports {
+  const { env } = io;
+  const { logger } = context;
   return {
     metadata: createMetadataClient({}),
     groupLookup: (region) => createAsgLookup({ region }),
@@ -22,6 +26,7 @@ export function createRealPorts(env: NodeJS.ProcessEnv, logger: Logger): Ports {
     now: () => new Date(),
     sleep: (ms) => sleep(ms),
     random: Math.random,
+    progress: (label) => createProgressGroup(label, io.stderr, { json: context.json }),
     logger,
   };
 }

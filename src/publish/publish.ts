@@ -5,7 +5,7 @@ import { UsageError, describeError } from '../errors.js';
 import { digestFile } from './file-digest.js';
 import { ReleaseExistsError } from './errors.js';
 import type { PublisherContext } from './publisher-context.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../log/progress.js';
 import { hashStoredRelease, headRelease } from './stored-release.js';
 import { uploadRelease } from './upload.js';
 

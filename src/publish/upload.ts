@@ -14,7 +14,7 @@ import { s3Url } from '../artifacts/pointer.js';
 import { ArtifactError, describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { digestBuffer, type FileDigest } from './file-digest.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../log/progress.js';
 import { describeS3Failure, isBadDigest, isPreconditionFailed } from './s3-failure.js';
 import { sha256MetadataKey } from './stored-release.js';
 

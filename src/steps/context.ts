@@ -7,6 +7,7 @@ import type { MetadataSource } from '../identity/metadata.js';
 import type { LifecycleAction } from '../asg/lifecycle.js';
 import type { LoadBalancer } from '../lb/load-balancer.js';
 import type { Logger } from '../log/logger.js';
+import type { ProgressGroup } from '../log/progress.js';
 import type { HostLayout } from '../release/layout.js';
 import type { StepRecorder } from '../state/step-recorder.js';
 
@@ -22,6 +23,8 @@ export interface Ports {
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
+  /** A progress bar on a terminal; draws nothing otherwise. */
+  progress: (label: string) => ProgressGroup;
   logger: Logger;
 }
 

@@ -1,7 +1,9 @@
 // Step 4: base and service downloaded in parallel, each verified before it is renamed into releases/.
 import { fetchRelease } from '../artifacts/fetch-release.js';
 import { releaseKey } from '../artifacts/pointer.js';
+import { Transform, pipeline } from 'node:stream';
 import type { ArtifactStore } from '../artifacts/store.js';
+import type { ProgressGroup } from '../log/progress.js';
 import type { RunContext } from './context.js';
 import type { ResolvedPointers, ResolvedRelease } from './resolve.js';
 
@@ -18,9 +20,11 @@ export async function fetchBoth(
   pointers: ResolvedPointers,
 ): Promise<{ base: FetchedRelease; service: FetchedRelease }> {
   const { config, layout, logger } = context;
+  const bar = context.ports.progress('downloading');
+  const counted = countingStore(store, bar);
   const fetchOne = async (release: ResolvedRelease, releasesDir: string): Promise<FetchedRelease> => {
     const result = await fetchRelease({
-      store,
+      store: counted,
       key: releaseKey(config.prefix, release.service, release.version),
       version: release.version,
       sha256: release.sha256,
@@ -34,10 +38,31 @@ export async function fetchBoth(
   const [base, service] = await Promise.allSettled([
     fetchOne(pointers.base, layout.base.releasesDir),
     fetchOne(pointers.service, layout.service.releasesDir),
-  ]);
+  ]).finally(() => bar.finish());
   if (service.status === 'rejected') throw service.reason;
   if (base.status === 'rejected') throw base.reason;
   return { base: base.value, service: service.value };
+}
+
+/** The same store, with every body byte also counted on the progress bar. */
+function countingStore(store: ArtifactStore, bar: ProgressGroup): ArtifactStore {
+  return {
+    bucket: store.bucket,
+    url: (key) => store.url(key),
+    readPointer: (key, etag) => store.readPointer(key, etag),
+    async openRelease(key, range) {
+      const opened = await store.openRelease(key, range);
+      const part = bar.part(opened.size ?? 0);
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          part.advance(chunk.length);
+          callback(null, chunk);
+        },
+      });
+      // pipeline() carries an error of the body to the counter, and a destroy of the counter back to the body.
+      return { ...opened, body: pipeline(opened.body, counter, () => undefined) };
+    },
+  };
 }
 
 export function describeFetched(fetched: FetchedRelease): string {

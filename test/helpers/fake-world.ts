@@ -129,6 +129,7 @@ function fakePorts(world: FakeWorld): Ports {
       world.events.push(`sleep ${ms}`);
     },
     random: () => 0.5,
+    progress: () => ({ part: () => ({ advance: () => undefined }), finish: () => undefined }),
     logger: world.logger,
   };
 }

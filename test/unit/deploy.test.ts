@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig, type Config } from '../../src/config/schema.js';
 import { deploy } from '../../src/deploy.js';
 import { ArtifactError, AwsError, BusyError, StepError, UsageError } from '../../src/errors.js';
+import { createProgressGroup } from '../../src/log/progress.js';
 import { createFakeWorld, type FakeWorld } from '../helpers/fake-world.js';
 
 let world: FakeWorld;
@@ -201,5 +202,32 @@ describe('launch lifecycle hook', () => {
     world.events = [];
     await run(withHook());
     expect(world.events).toEqual(['register myapp-testing-useast1']);
+  });
+});
+
+describe('download progress', () => {
+  it('draws one bar for both downloads on a terminal and clears it', async () => {
+    world.release('myapp', 'v1', { VERSION: 'v1'.repeat(1000) });
+    const drawn: string[] = [];
+    const ports = {
+      ...world.ports(),
+      progress: (label: string) => createProgressGroup(label, { isTTY: true, write: (text: string) => drawn.push(text) }, { json: false, intervalMs: 0 }),
+    };
+    await deploy(request(world.config()), ports);
+    const total = world.objects.get('deploy/base/releases/b1.tar.gz')!.length + world.objects.get('deploy/myapp/releases/v1.tar.gz')!.length;
+    expect(drawn.some((line) => line.startsWith('\rdownloading [') && line.includes('100%'))).toBe(true);
+    expect(drawn.filter((line) => line.includes('100%')).at(-1)).toContain(`${(total / 1024 / 1024).toFixed(1)} MiB`);
+    expect(drawn.at(-1)).toBe('\r\x1b[2K');
+  });
+
+  it('draws nothing when stderr is not a terminal', async () => {
+    world.release('myapp', 'v1', { VERSION: 'v1' });
+    const drawn: string[] = [];
+    const ports = {
+      ...world.ports(),
+      progress: (label: string) => createProgressGroup(label, { isTTY: false, write: (text: string) => drawn.push(text) }, { json: false }),
+    };
+    await deploy(request(world.config()), ports);
+    expect(drawn).toEqual([]);
   });
 });

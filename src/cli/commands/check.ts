@@ -46,7 +46,7 @@ export const checkCommand: Command = {
         jitterSeconds: context.config.check.jitter,
         dryRun: values['dry-run'] === true,
       },
-      createRealPorts(io.env, context.logger),
+      createRealPorts(io, context),
     );
     if (outcome.action === 'up-to-date') {
       if (values['dry-run']) io.stdout.write(`${outcome.summary}: nothing to deploy\n`);

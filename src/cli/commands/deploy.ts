@@ -53,7 +53,7 @@ export const deployCommand: Command = {
     const lockTimeout = parseSeconds('lock-timeout', values['lock-timeout'] as string | undefined);
     const context = await loadCommandContext(values, io, { lock_timeout: lockTimeout });
     const [service, instance] = positionals;
-    const ports = createRealPorts(io.env, context.logger);
+    const ports = createRealPorts(io, context);
     const drain = values.drain === true;
     if (values['dry-run']) {
       requireBucket(context.config);

@@ -27,7 +27,7 @@ export const grainsCommand: Command = {
       throw new UsageError(`expected SERVICE INSTANCE or nothing, got: ${positionals.join(' ')}`);
     }
     const context = await loadCommandContext(values, io);
-    const ports = createRealPorts(io.env, context.logger);
+    const ports = createRealPorts(io, context);
     const [service, instance] = positionals;
     const { grains, source } = await identifyInstance(context.config, ports, { service, instance });
     if (values.json) {

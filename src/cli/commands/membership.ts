@@ -40,7 +40,7 @@ Example:
       await changeMembership(
         action,
         { root: context.root, config: context.config, wait: values['no-wait'] !== true },
-        createRealPorts(io.env, context.logger),
+        createRealPorts(io, context),
       );
       return ExitCode.ok;
     },

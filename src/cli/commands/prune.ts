@@ -38,7 +38,7 @@ export const pruneCommand: Command = {
       command: 'prune',
       root,
       config,
-      ports: createRealPorts(io.env, logger),
+      ports: createRealPorts(io, context),
       waitForLock: true,
       body: async ({ steps, state, notes }) => {
         const grains = recordedGrains(state, 'nothing to prune');

@@ -1,7 +1,7 @@
 // `pulldeploy publish SERVICE FILE --version V`: upload a packed release, refusing to replace an existing version.
 import { ExitCode, UsageError } from '../../errors.js';
 import { checkName, checkVersion } from '../../publish/names.js';
-import { createProgress } from '../../publish/progress.js';
+import { createProgress } from '../../log/progress.js';
 import { formatPointer } from '../../publish/pointer-json.js';
 import { publishRelease } from '../../publish/publish.js';
 import { loadPublisherContext } from '../../publish/publisher-context.js';

@@ -35,7 +35,7 @@ export const rollbackCommand: Command = {
     const to = values.to as string | undefined;
     const run = await rollback(
       { root: context.root, config: context.config, ...(to !== undefined ? { to } : {}) },
-      createRealPorts(io.env, context.logger),
+      createRealPorts(io, context),
     );
     context.logger.info(`rolled back to ${run.versions.service?.current ?? '?'} (from ${run.versions.service?.previous ?? '?'})`);
     return ExitCode.ok;

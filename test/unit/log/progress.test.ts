@@ -1,6 +1,6 @@
 // The upload progress bar: drawn on a terminal, throttled, always at 100 %, cleared at the end; silent elsewhere.
 import { describe, expect, it } from 'vitest';
-import { createProgress } from '../../../src/publish/progress.js';
+import { createProgress } from '../../../src/log/progress.js';
 
 function terminal(isTTY: boolean) {
   const writes: string[] = [];
