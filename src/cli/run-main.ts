@@ -1,5 +1,5 @@
 // Finds the command, runs it, and turns every error into a message and an exit code (DESIGN.md §8).
-import { ExitCode, isPulldeployError } from '../errors.js';
+import { ExitCode, explainHostError, isPulldeployError } from '../errors.js';
 import { describeVersion, pulldeployVersion } from '../version.js';
 import { commands } from './commands.js';
 import type { CliIo } from './io.js';
@@ -40,7 +40,8 @@ function routeProcessWarnings(json: boolean, io: CliIo): void {
   });
 }
 
-function reportError(error: unknown, json: boolean, io: CliIo): number {
+function reportError(thrown: unknown, json: boolean, io: CliIo): number {
+  const error = explainHostError(thrown) ?? thrown;
   if (isPulldeployError(error)) {
     io.stderr.write(
       json
