@@ -2,15 +2,14 @@
 import { requireBucket } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { BusyError } from './errors.js';
-import { deploy, type KnownState, type PointerAsRead } from './deploy.js';
+import type { KnownState, PointerAsRead } from './deploy.js';
 import type { Grains } from './identity/grains.js';
 import { agentPaths } from './release/layout.js';
 import { readLockHolder } from './state/lock.js';
 import { readState, writeState, type PointerRecord, type RunRecord, type State } from './state/state-file.js';
 import { chooseRelease } from './artifacts/canary.js';
-import { planDeploy, type DeployPlan } from './plan.js';
+import type { DeployPlan } from './plan.js';
 import type { Ports } from './steps/context.js';
-import { identifyInstance } from './steps/identify.js';
 import { readBothPointers, type PointerRead } from './steps/resolve.js';
 
 export interface CheckRequest {
@@ -47,11 +46,14 @@ export async function check(request: CheckRequest, ports: Ports): Promise<CheckO
   const last = state.last_run;
   const grains = last?.grains;
   const deployNow = async (reason: string, known?: KnownState): Promise<CheckOutcome> => {
+    // Loaded only when there is something to do: a check that finds nothing moved pays for none of it.
     if (request.dryRun) {
+      const [{ planDeploy }, { identifyInstance }] = await Promise.all([import('./plan.js'), import('./steps/identify.js')]);
       const planFor = known?.grains ?? (await identifyInstance(config, ports)).grains;
       return { action: 'planned', reason, plan: await planDeploy(config, request.root, planFor, false, ports) };
     }
     logger.info(`deploying: ${reason}`);
+    const { deploy } = await import('./deploy.js');
     return deploy(
       { root: request.root, config, command: 'check', waitForLock: false, drain: false, ...(known ? { known } : {}) },
       ports,
