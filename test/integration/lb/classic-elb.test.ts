@@ -1,30 +1,11 @@
 // The classic ELB over real HTTP against moto, through the recording proxy (which stands in for states moto never reports).
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AwsError, StepError } from '../../../src/errors.js';
 import { createClassicElb } from '../../../src/lb/classic-elb.js';
-import { stubAwsEnvironment } from '../../helpers/moto-clients.js';
-import {
-  queryApiError,
-  queryApiResult,
-  startRecordingProxy,
-  type ProxyAnswer,
-  type RecordedRequest,
-  type RecordingProxy,
-} from '../../helpers/recording-proxy.js';
-import { createMotoClassicElb, launchInstance, region, stopInstance, uniqueName } from './moto-fixtures.js';
+import { queryApiError, queryApiResult, type ProxyAnswer } from '../../helpers/recording-proxy.js';
+import { createMotoClassicElb, launchInstance, region, stopInstance, uniqueName, useProxiedMoto } from './moto-fixtures.js';
 
-let proxy: RecordingProxy;
-let answer: ((request: RecordedRequest) => ProxyAnswer | undefined) | undefined;
-
-beforeAll(async () => {
-  proxy = await startRecordingProxy({ target: inject('motoUrl'), answer: (request) => answer?.(request) });
-});
-afterAll(() => proxy.stop());
-beforeEach(() => {
-  proxy.clear();
-  answer = undefined;
-  stubAwsEnvironment(proxy.url);
-});
+const moto = useProxiedMoto();
 
 const pollIntervalMs = 25;
 
@@ -47,7 +28,7 @@ function healthAnswer(instanceId: string, state: string, reasonCode: string, des
 /** Answers the first `times` DescribeInstanceHealth calls with `stub`, then lets moto answer. */
 function answerHealth(times: number, stub: ProxyAnswer) {
   let left = times;
-  answer = (request) => {
+  moto.answer = (request) => {
     if (request.action !== 'DescribeInstanceHealth' || left === 0) return undefined;
     left -= 1;
     return stub;
@@ -69,7 +50,7 @@ describe('classic ELB against moto', () => {
     await elb.waitDeregistered(instanceId, 2000);
     expect(await elb.isRegistered(instanceId)).toBe(false);
 
-    expect(proxy.requests.map((request) => request.action)).toEqual([
+    expect(moto.proxy.requests.map((request) => request.action)).toEqual([
       'DescribeLoadBalancers',
       'RegisterInstancesWithLoadBalancer',
       'DescribeLoadBalancers',
@@ -79,7 +60,7 @@ describe('classic ELB against moto', () => {
       'DescribeInstanceHealth',
       'DescribeLoadBalancers',
     ]);
-    for (const request of proxy.requests) {
+    for (const request of moto.proxy.requests) {
       expect(request.service).toBe('elasticloadbalancing');
       expect(request.status).toBe(200);
       if (request.action === 'DescribeLoadBalancers') expect(request.params['LoadBalancerNames.member.1']).toBe(name);
@@ -94,13 +75,13 @@ describe('classic ELB against moto', () => {
     const { instanceId, elb } = await freshElb();
     await elb.register(instanceId);
     answerHealth(2, healthAnswer(instanceId, 'OutOfService', 'ELB', 'Instance registration is still in progress.'));
-    proxy.clear();
+    moto.proxy.clear();
 
     const started = performance.now();
     await elb.waitInService(instanceId, 5000);
 
     expect(performance.now() - started).toBeGreaterThanOrEqual(2 * pollIntervalMs - 5);
-    expect(proxy.requests.map((request) => [request.action, request.answered])).toEqual([
+    expect(moto.proxy.requests.map((request) => [request.action, request.answered])).toEqual([
       ['DescribeInstanceHealth', true],
       ['DescribeInstanceHealth', true],
       ['DescribeInstanceHealth', false],
@@ -123,7 +104,7 @@ describe('classic ELB against moto', () => {
     );
     expect(elapsed).toBeGreaterThanOrEqual(295);
     expect(elapsed).toBeLessThan(1500);
-    expect(proxy.requests.filter((request) => request.action === 'DescribeInstanceHealth').length).toBeGreaterThan(2);
+    expect(moto.proxy.requests.filter((request) => request.action === 'DescribeInstanceHealth').length).toBeGreaterThan(2);
   });
 
   it("gives the ELB's reason code and description in the timeout message", async () => {
@@ -151,11 +132,11 @@ describe('classic ELB against moto', () => {
     await elb.register(instanceId);
     await elb.deregister(instanceId);
     answerHealth(2, healthAnswer(instanceId, 'InService', 'N/A', draining));
-    proxy.clear();
+    moto.proxy.clear();
 
     await elb.waitDeregistered(instanceId, 5000);
 
-    expect(proxy.requests.map((request) => [request.action, request.answered])).toEqual([
+    expect(moto.proxy.requests.map((request) => [request.action, request.answered])).toEqual([
       ['DescribeLoadBalancers', false],
       ['DescribeInstanceHealth', true],
       ['DescribeLoadBalancers', false],
@@ -197,7 +178,7 @@ describe('classic ELB against moto', () => {
 
     await elb.waitDeregistered(instanceId, 1000);
 
-    expect(proxy.requests.map((request) => request.action)).toEqual(['DescribeLoadBalancers', 'DescribeInstanceHealth']);
+    expect(moto.proxy.requests.map((request) => request.action)).toEqual(['DescribeLoadBalancers', 'DescribeInstanceHealth']);
   });
 
   it("reports AWS failures as AwsError naming the ELB and the service's error", async () => {
@@ -213,7 +194,7 @@ describe('classic ELB against moto', () => {
       `cannot read the health of i-0abc on classic ELB ${name}: AccessPointNotFoundException: There is no ACTIVE Load Balancer named '${name}'`,
     );
     // moto answers (De)RegisterInstances on a missing ELB with a 500; AWS itself answers LoadBalancerNotFound.
-    answer = () => queryApiError('LoadBalancerNotFound', `There is no ACTIVE Load Balancer named '${name}'`);
+    moto.answer = () => queryApiError('LoadBalancerNotFound', `There is no ACTIVE Load Balancer named '${name}'`);
     const error = await elb.register('i-0abc').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AwsError);
     expect((error as AwsError).message).toBe(

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { CreateVpcCommand, DescribeImagesCommand, EC2Client, RunInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateLoadBalancerCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { CreateTargetGroupCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
+import { stubAwsEnvironment } from '../../helpers/moto-clients.js';
+import { startRecordingProxy, type ProxyAnswer, type RecordedRequest, type RecordingProxy } from '../../helpers/recording-proxy.js';
 
 export const region = 'us-east-1';
 
@@ -75,4 +77,19 @@ export async function createMotoTargetGroup(name: string): Promise<string> {
   } finally {
     elbv2.destroy();
   }
+}
+
+/** moto behind a recording proxy for every test of the file, with the AWS environment pointed at the proxy. */
+export function useProxiedMoto(): { proxy: RecordingProxy; answer: ((request: RecordedRequest) => ProxyAnswer | undefined) | undefined } {
+  const holder = {} as { proxy: RecordingProxy; answer: ((request: RecordedRequest) => ProxyAnswer | undefined) | undefined };
+  beforeAll(async () => {
+    holder.proxy = await startRecordingProxy({ target: inject('motoUrl'), answer: (request) => holder.answer?.(request) });
+  });
+  afterAll(() => holder.proxy.stop());
+  beforeEach(() => {
+    holder.proxy.clear();
+    holder.answer = undefined;
+    stubAwsEnvironment(holder.proxy.url);
+  });
+  return holder;
 }

@@ -1,29 +1,11 @@
 // The ALB/NLB target group over real HTTP against moto, through the recording proxy (which stands in for draining, which moto skips).
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AwsError, StepError } from '../../../src/errors.js';
 import { createTargetGroup } from '../../../src/lb/target-group.js';
-import { stubAwsEnvironment } from '../../helpers/moto-clients.js';
-import {
-  queryApiResult,
-  startRecordingProxy,
-  type ProxyAnswer,
-  type RecordedRequest,
-  type RecordingProxy,
-} from '../../helpers/recording-proxy.js';
-import { createMotoTargetGroup, launchInstance, region, stopInstance, uniqueName } from './moto-fixtures.js';
+import { queryApiResult, type ProxyAnswer } from '../../helpers/recording-proxy.js';
+import { createMotoTargetGroup, launchInstance, region, stopInstance, uniqueName, useProxiedMoto } from './moto-fixtures.js';
 
-let proxy: RecordingProxy;
-let answer: ((request: RecordedRequest) => ProxyAnswer | undefined) | undefined;
-
-beforeAll(async () => {
-  proxy = await startRecordingProxy({ target: inject('motoUrl'), answer: (request) => answer?.(request) });
-});
-afterAll(() => proxy.stop());
-beforeEach(() => {
-  proxy.clear();
-  answer = undefined;
-  stubAwsEnvironment(proxy.url);
-});
+const moto = useProxiedMoto();
 
 const pollIntervalMs = 25;
 
@@ -49,7 +31,7 @@ function drainingAnswer(instanceId: string): ProxyAnswer {
 /** Answers the first `times` DescribeTargetHealth calls with `stub`, then lets moto answer. */
 function answerHealth(times: number, stub: ProxyAnswer) {
   let left = times;
-  answer = (request) => {
+  moto.answer = (request) => {
     if (request.action !== 'DescribeTargetHealth' || left === 0) return undefined;
     left -= 1;
     return stub;
@@ -69,7 +51,7 @@ describe('target group against moto', () => {
     await targetGroup.waitDeregistered(instanceId, 2000);
     expect(await targetGroup.isRegistered(instanceId)).toBe(false);
 
-    expect(proxy.requests.map((request) => request.action)).toEqual([
+    expect(moto.proxy.requests.map((request) => request.action)).toEqual([
       'DescribeTargetHealth',
       'RegisterTargets',
       'DescribeTargetHealth',
@@ -78,7 +60,7 @@ describe('target group against moto', () => {
       'DescribeTargetHealth',
       'DescribeTargetHealth',
     ]);
-    for (const request of proxy.requests) {
+    for (const request of moto.proxy.requests) {
       expect(request.service).toBe('elasticloadbalancing');
       expect(request.status).toBe(200);
       expect(request.params.TargetGroupArn).toBe(arn);
@@ -113,11 +95,11 @@ describe('target group against moto', () => {
     await targetGroup.deregister(instanceId);
     answerHealth(3, drainingAnswer(instanceId));
     expect(await targetGroup.isRegistered(instanceId)).toBe(false);
-    proxy.clear();
+    moto.proxy.clear();
 
     await targetGroup.waitDeregistered(instanceId, 5000);
 
-    expect(proxy.requests.map((request) => [request.action, request.answered])).toEqual([
+    expect(moto.proxy.requests.map((request) => [request.action, request.answered])).toEqual([
       ['DescribeTargetHealth', true],
       ['DescribeTargetHealth', true],
       ['DescribeTargetHealth', false],
