@@ -88,3 +88,42 @@ export function describeError(error: unknown): string {
 export function errorCode(error: unknown): string | undefined {
   return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
+
+/** Errors of the host's file systems that a person fixes on the host: not pulldeploy's bugs, nor the release's fault. */
+const hostErrorAdvice: Record<string, { kind: 'space' | 'access'; what: string }> = {
+  ENOSPC: { kind: 'space', what: 'no space (or no free inodes) left on the file system' },
+  EDQUOT: { kind: 'space', what: 'the disk quota is exceeded on the file system' },
+  EROFS: { kind: 'access', what: 'the file system is read-only' },
+  EACCES: { kind: 'access', what: 'permission denied' },
+  EPERM: { kind: 'access', what: 'operation not permitted' },
+};
+
+/**
+ * A file system failure of the host as a typed error saying what to do: out of space is a failed step (exit 1),
+ * a root that cannot be written is an unusable environment (exit 2). `where` names the place (otherwise the
+ * system error's own path, if it has one: a write to an open file has none); `doing` says what was under way.
+ * Undefined for anything else.
+ */
+export function explainHostError(error: unknown, where?: string, doing?: string): PulldeployError | undefined {
+  const code = errorCode(error);
+  const advice = code === undefined ? undefined : hostErrorAdvice[code];
+  if (advice === undefined || isPulldeployError(error)) return undefined;
+  const path = where ?? systemErrorPath(error);
+  const during = doing === undefined ? '' : ` while ${doing}`;
+  if (advice.kind === 'space') {
+    const place = path === undefined ? '' : ` holding ${path}`;
+    return new StepError(
+      `${advice.what}${place} (${code})${during}: free some space (df -h, df -i; "pulldeploy prune" removes old releases) and run again`,
+      { cause: error },
+    );
+  }
+  return new UsageError(
+    `cannot access ${path ?? 'the files under --root'}: ${advice.what} (${code})${during}: pulldeploy must run as root, ` +
+      'with --root on a writable file system',
+    { cause: error },
+  );
+}
+
+function systemErrorPath(error: unknown): string | undefined {
+  return error instanceof Error && 'path' in error && typeof error.path === 'string' ? error.path : undefined;
+}
