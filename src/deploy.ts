@@ -15,7 +15,7 @@ import type { Ports, RunContext } from './steps/context.js';
 import { describeFetched, fetchBoth } from './steps/fetch.js';
 import { install } from './steps/install.js';
 import { pruneBoth } from './steps/prune.js';
-import { lastKnownPrevious, recordedRun, type RunNotes } from './steps/recorded-run.js';
+import { previousOf, recordedRun, type RunNotes } from './steps/recorded-run.js';
 import { describeResolved, readBothPointers, selectRelease, type ResolvedPointers } from './steps/resolve.js';
 import { drain, register } from './steps/traffic.js';
 import type { Pointer } from './artifacts/pointer.js';
@@ -84,8 +84,8 @@ export async function deploy(request: DeployRequest, ports: Ports): Promise<RunR
         const previousVersion = await linkedVersion(layout.service.current);
         const previousBase = await linkedVersion(layout.base.current);
         notes.versions = {
-          service: { current: previousVersion, previous: lastKnownPrevious(state, 'service') },
-          base: { current: previousBase, previous: lastKnownPrevious(state, 'base') },
+          service: { current: previousVersion, previous: previousOf(state, 'service', previousVersion) },
+          base: { current: previousBase, previous: previousOf(state, 'base', previousBase) },
         };
 
         // Optional: leave the load balancers before touching anything, when redeploying a serving instance.

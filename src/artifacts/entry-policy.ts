@@ -2,6 +2,8 @@
 //
 // A release runs as root, so an entry is refused (and with it the whole release) when it:
 // - has an absolute path, or a ".." segment anywhere in its path;
+// - has a control character (newline, tab, escape, …) in its path or link target: such names would forge
+//   lines in logs (hook names are logged) and split in every line-oriented tool;
 // - is anything but a regular file, directory, symlink or hardlink (device nodes and FIFOs are refused);
 // - is a symlink whose target is absolute or resolves outside the release. Resolution is virtual: it
 //   follows the symlinks seen earlier in the archive hop by hop, as the kernel would, so a chain that
@@ -37,11 +39,19 @@ type Kind = 'file' | 'directory' | 'symlink';
 /** Linux gives up after 40 links in one lookup (MAXSYMLINKS); so do we. */
 const maxSymlinkHops = 40;
 
+/** C0 control characters and DEL. */
+const controlCharacter = /[\u0000-\u001f\u007f]/;
+
 /** Thrown inside resolution when links chain back on themselves. */
 class SymlinkLoop extends Error {}
 
+/** JSON quoting, which escapes C0 controls but leaves DEL as it is, so DEL is escaped too. */
+function quote(text: string): string {
+  return JSON.stringify(text).replaceAll('\u007f', '\\u007f');
+}
+
 function describePath(path: string): string {
-  const quoted = JSON.stringify(path);
+  const quoted = quote(path);
   return quoted.length > 200 ? `${quoted.slice(0, 197)}..."` : quoted;
 }
 
@@ -77,6 +87,11 @@ export class EntryPolicy {
     }
     if (!['file', 'directory', 'symlink', 'hardlink'].includes(entry.type)) {
       refuse(`it is a ${entry.type}; only regular files, directories, symlinks and hardlinks are allowed`);
+    }
+    const control = controlCharacter.exec(entry.path) ?? controlCharacter.exec(entry.linkpath ?? '');
+    if (control !== null) {
+      const where = controlCharacter.test(entry.path) ? 'its path' : 'its link target';
+      refuse(`${where} contains the control character ${quote(control[0])}, which logs and line-oriented tools would misread`);
     }
     if (entry.path.startsWith('/')) refuse('its path is absolute');
     const segments = segmentsOf(entry.path);

@@ -1,10 +1,14 @@
 // Safe extraction of an uncompressed tar stream with node-tar: each entry passes the EntryPolicy before it is written.
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ReadEntry, Unpack, type types } from 'tar';
-import { ArtifactError } from '../errors.js';
+import { ArtifactError, StepError } from '../errors.js';
 import { errorCode } from '../errors.js';
+import { crashPoint } from '../state/crash-point.js';
 import type { ArchiveEntry, EntryLimits, EntryPolicy } from './entry-policy.js';
+import { SerialReservations } from './serial-reservations.js';
 
 /** node-tar's entry types as the policy (and its messages) name them; other types are passed under their node-tar name. */
 const policyTypes: Partial<Record<types.EntryTypeName, string>> = {
@@ -26,6 +30,9 @@ const framingBytesPerEntry = 8 * 1024;
 const framingBytesPerArchive = 1024 * 1024;
 /** Pax headers larger than this are refused (node-tar would skip them silently). */
 const maxPaxHeaderBytes = 64 * 1024;
+
+/** The entry at which the test-only crash point `extract:mid` fires: well inside any test release. */
+const crashEntry = 10;
 
 /** Errors of the host rather than of the archive: passed on as they are, not blamed on the release. */
 const hostErrorCodes = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EMFILE', 'ENFILE', 'EIO', 'ENOMEM']);
@@ -55,6 +62,23 @@ function toExtractionError(error: Error): Error {
   return new ArtifactError(`the archive cannot be extracted${entry}: ${error.message}`, { cause: error });
 }
 
+/**
+ * node-tar's file writer takes a short write(2) for a complete one, so a file system that fills up during the
+ * last write of a file leaves it truncated without any error. Every regular file is checked against the size
+ * the archive declared once extraction has finished.
+ */
+async function verifyFileSizes(dir: string, sizes: ReadonlyMap<string, number>): Promise<void> {
+  for (const [entryPath, size] of sizes) {
+    const path = join(dir, entryPath);
+    const info = await lstat(path);
+    if (info.isFile() && info.size === size) continue;
+    throw new StepError(
+      `${path} holds ${info.isFile() ? `${info.size} of its ${size} bytes` : 'something other than the file extracted'} after extraction: ` +
+        'the file system filled up while it was written (a short write); free some space (df -h) and run again',
+    );
+  }
+}
+
 function isGzipMagic(head: Buffer): boolean {
   return head[0] === 0x1f && head[1] === 0x8b;
 }
@@ -76,6 +100,8 @@ export async function extractTar(tarStream: Readable, dir: string, policy: Entry
   let stopping = false;
   let sawEndOfArchive = false;
   let resumeWriter: (() => void) | undefined;
+  /** Entry path → declared size of every regular file as it ends up; the archive's own strings, as joined paths cost 10× the memory. */
+  const fileSizes = new Map<string, number>();
 
   const fail = (error: Error): void => {
     if (failure !== undefined || stopping) return;
@@ -95,10 +121,15 @@ export async function extractTar(tarStream: Readable, dir: string, policy: Entry
     filter: (_path, entry) => {
       if (failure !== undefined || !(entry instanceof ReadEntry)) return false;
       try {
-        const { mode } = policy.check(describeForPolicy(entry));
+        const described = describeForPolicy(entry);
+        const { mode } = policy.check(described);
         entry.mode = mode;
         entries += 1;
         bytes += entry.size;
+        // A later entry of another kind at the same path replaces the file.
+        if (described.type === 'file') fileSizes.set(entry.path, entry.size);
+        else fileSizes.delete(entry.path);
+        if (entries === crashEntry) crashPoint('extract:mid');
         return true;
       } catch (error) {
         fail(error as Error);
@@ -106,6 +137,9 @@ export async function extractTar(tarStream: Readable, dir: string, policy: Entry
       }
     },
   });
+  // node-tar's own reservations keep every entry in memory to the end (see serial-reservations.ts); the property is
+  // public but typed with node-tar's private class, hence the assignment by Object.assign.
+  Object.assign(unpack, { reservations: new SerialReservations() });
   unpack.on('error', (error: Error) => fail(toExtractionError(error)));
   // Entries node-tar skips on its own (unknown types, oversized pax headers) never reach the filter.
   unpack.on('ignoredEntry', (entry: ReadEntry) => {
@@ -177,5 +211,6 @@ export async function extractTar(tarStream: Readable, dir: string, policy: Entry
   } catch (error) {
     throw failure ?? error;
   }
+  await verifyFileSizes(dir, fileSizes);
   return { entries, bytes };
 }

@@ -6,14 +6,16 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
-import { ArtifactError, AwsError, describeError, isPulldeployError } from '../errors.js';
+import { ArtifactError, AwsError, describeError, explainHostError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { syncDirectory, uniqueSuffix } from '../release/durable.js';
 import { errorCode } from '../errors.js';
 import { releaseMarkerFile } from '../release/layout.js';
+import { crashPoint } from '../state/crash-point.js';
 import { EntryPolicy, type EntryLimits } from './entry-policy.js';
 import { extractTar } from './extract.js';
 import { isSafeVersion } from './pointer.js';
+import { RestartDownload, resumableBody, type ConnectionBudget } from './resumable-body.js';
 import type { ArtifactStore } from './store.js';
 import { syncTree } from './sync-tree.js';
 
@@ -26,12 +28,12 @@ export interface FetchReleaseOptions {
   /** `srv/<service>/releases`; the release lands in `<releasesDir>/<version>`. */
   releasesDir: string;
   limits: EntryLimits;
-  /** Downloads tried in all when the network fails mid-transfer (1 = no retry). */
+  /** Connections tried in all when the network fails mid-transfer, resumptions included (1 = no retry). */
   attempts: number;
   logger: Logger;
   /** Pause before the first retry, doubled before each later one. Default 1 s. */
   retryDelayMs?: number;
-  /** A body that sends nothing for this long is abandoned (and retried). Default 60 s. */
+  /** A body that sends nothing for this long is abandoned (and resumed). Default 60 s. */
   idleTimeoutMs?: number;
 }
 
@@ -56,37 +58,6 @@ export interface ReleaseMarker {
 const gunzipChunkSize = 256 * 1024;
 const defaultRetryDelayMs = 1_000;
 const defaultIdleTimeoutMs = 60_000;
-
-/** Network failures worth a fresh download; digest mismatches and unsafe content never are. */
-const transientCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENETDOWN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
-
-/** The body ended cleanly but short of the size the store announced: a dropped connection by another name. */
-class TruncatedBodyError extends Error {}
-
-function isTransient(error: unknown): boolean {
-  if (error instanceof TruncatedBodyError) return true;
-  if (isPulldeployError(error) || !(error instanceof Error)) return false;
-  const code = errorCode(error);
-  return (code !== undefined && transientCodes.has(code)) || error.name === 'TimeoutError';
-}
-
-/** A network error's message with its code, which is often the more telling part ("aborted, ECONNRESET"). */
-function describeNetworkError(error: unknown): string {
-  const message = describeError(error);
-  const code = errorCode(error);
-  return code !== undefined && !message.includes(code) ? `${message}, ${code}` : message;
-}
 
 type ReleaseDirState = { state: 'absent' } | { state: 'verified'; marker: ReleaseMarker } | { state: 'leftover' };
 
@@ -142,42 +113,42 @@ function explainStreamFailure(error: unknown, url: string): unknown {
 }
 
 /** Streams the release once: body → sha256 → gunzip → safe extract into `dir`; resolves only once all of it checked out. */
-async function downloadInto(dir: string, options: FetchReleaseOptions, url: string): Promise<{ bytes: number; entries: number; extracted: number }> {
-  const { body, size } = await options.store.openRelease(options.key);
-  const idleTimeoutMs = options.idleTimeoutMs ?? defaultIdleTimeoutMs;
+async function downloadInto(
+  dir: string,
+  options: FetchReleaseOptions,
+  url: string,
+  budget: ConnectionBudget,
+): Promise<{ bytes: number; entries: number; extracted: number }> {
+  budget.used += 1;
+  const first = await options.store.openRelease(options.key);
+  // A dropped connection is resumed inside this stream, so what follows sees one unbroken body.
+  const body = resumableBody(first, {
+    store: options.store,
+    key: options.key,
+    url,
+    budget,
+    retryDelayMs: options.retryDelayMs ?? defaultRetryDelayMs,
+    idleTimeoutMs: options.idleTimeoutMs ?? defaultIdleTimeoutMs,
+    logger: options.logger,
+  });
+  const half = first.size === undefined ? Infinity : first.size / 2;
   const hash = createHash('sha256');
   let bytes = 0;
-  let bodyEnded = false;
-  let idleTimer: NodeJS.Timeout | undefined;
-  const armIdleTimer = (): void => {
-    clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => {
-      body.destroy(Object.assign(new Error(`no data from ${url} for ${idleTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
-    }, idleTimeoutMs);
-  };
   // The hash sits before gunzip, so it covers every compressed byte, trailing ones included.
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      armIdleTimer();
       hash.update(chunk);
       bytes += chunk.length;
+      if (bytes >= half) crashPoint('fetch:mid-body');
       callback(null, chunk);
-    },
-    flush(callback) {
-      bodyEnded = true;
-      callback();
     },
   });
   const gunzip = createGunzip({ chunkSize: gunzipChunkSize });
-  armIdleTimer();
   const [download, extraction] = await Promise.allSettled([
     pipeline(body, hashing, gunzip),
     extractTar(gunzip, dir, new EntryPolicy(options.limits)),
-  ]).finally(() => clearTimeout(idleTimer));
+  ]);
 
-  if (bodyEnded && size !== undefined && bytes !== size) {
-    throw new TruncatedBodyError(`the body of ${url} ended after ${bytes} of ${size} bytes`);
-  }
   if (extraction.status === 'rejected') throw explainStreamFailure(extraction.reason, url);
   if (download.status === 'rejected') throw explainStreamFailure(download.reason, url);
   // zlib stops quietly at the end of the last gzip member; whatever follows it was never checked by anyone.
@@ -234,17 +205,19 @@ async function placeRelease(incoming: string, options: FetchReleaseOptions): Pro
 }
 
 /** One complete attempt in a fresh `.incoming-*` directory, which is removed whatever goes wrong. */
-async function fetchOnce(options: FetchReleaseOptions, url: string): Promise<FetchedRelease> {
+async function fetchOnce(options: FetchReleaseOptions, url: string, budget: ConnectionBudget): Promise<FetchedRelease> {
   const { releasesDir, version, logger } = options;
   const started = Date.now();
-  // Beside the target, so the final rename stays on one filesystem and is atomic.
-  const incoming = await mkdtemp(join(releasesDir, `.incoming-${version}-`));
+  // Beside the target, so the final rename stays on one filesystem and is atomic; the pid tells a later
+  // run that a leftover of a killed run is nobody's work in progress.
+  const incoming = await mkdtemp(join(releasesDir, `.incoming-${version}-${process.pid}-`));
   try {
-    const download = await downloadInto(incoming, options, url);
+    const download = await downloadInto(incoming, options, url, budget);
     // mkdtemp made it 0700; the release must be readable by the service's own user.
     await chmod(incoming, 0o755);
     await writeMarker(incoming, { format: 1, version, sha256: options.sha256, bytes: download.bytes, fetched_at: new Date().toISOString() }, url);
     await syncTree(incoming);
+    crashPoint('fetch:before-rename');
     const placed = await placeRelease(incoming, options);
     await syncDirectory(releasesDir);
     const durationMs = Date.now() - started;
@@ -256,14 +229,16 @@ async function fetchOnce(options: FetchReleaseOptions, url: string): Promise<Fet
     return { dir: join(releasesDir, version), reused: placed === 'existing', bytes: download.bytes };
   } catch (error) {
     await rm(incoming, { recursive: true, force: true });
-    throw error;
+    // Said here, where it is known what was being written: a write to an open file names no path.
+    throw explainHostError(error, releasesDir, `fetching ${url} (nothing of it was kept)`) ?? error;
   }
 }
 
 /**
  * Makes `<releasesDir>/<version>` hold the verified release: reused when its marker records the same sha256,
  * otherwise downloaded and extracted into `.incoming-*` and renamed into place only once the digest matched.
- * On failure nothing is left behind; mid-transfer network failures are retried from scratch `attempts` times.
+ * On failure nothing is left behind. A connection that fails mid-transfer is resumed from the byte where it broke
+ * off while the object keeps its ETag, or the download starts again; `attempts` connections in all.
  */
 export async function fetchRelease(options: FetchReleaseOptions): Promise<FetchedRelease> {
   const { store, version, releasesDir, logger } = options;
@@ -283,18 +258,18 @@ export async function fetchRelease(options: FetchReleaseOptions): Promise<Fetche
     logger.warn(`${target} is not a verified copy of ${url} (no marker, or another sha256): replacing it once the download is verified`);
   }
 
-  const attempts = Math.max(1, options.attempts);
+  const budget: ConnectionBudget = { limit: Math.max(1, options.attempts), used: 0 };
   const retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
-  for (let attempt = 1; ; attempt += 1) {
+  for (let restarts = 0; ; restarts += 1) {
     try {
-      return await fetchOnce(options, url);
+      return await fetchOnce(options, url, budget);
     } catch (error) {
-      if (!isTransient(error)) throw error;
-      if (attempt >= attempts) {
-        throw new AwsError(`download of ${url} failed after ${attempts} attempts: ${describeNetworkError(error)}`, { cause: error });
+      if (!(error instanceof RestartDownload)) throw error;
+      if (budget.used >= budget.limit) {
+        throw new AwsError(`download of ${url} failed after ${budget.used} attempts: ${error.message}`, { cause: error });
       }
-      const delayMs = retryDelayMs * 2 ** (attempt - 1);
-      logger.warn(`download of ${url} failed (${describeNetworkError(error)}); starting again in ${delayMs} ms (attempt ${attempt + 1} of ${attempts})`);
+      const delayMs = retryDelayMs * 2 ** restarts;
+      logger.warn(`${error.message}; downloading it again from the start in ${delayMs} ms (attempt ${budget.used + 1} of ${budget.limit})`);
       await sleep(delayMs);
     }
   }

@@ -6,7 +6,7 @@ import { s3ClientSettings } from '../aws/client-config.js';
 import { ArtifactError, AwsError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { s3Url } from './pointer.js';
-import type { ArtifactStore, PointerRead, ReleaseBody } from './store.js';
+import { ReleaseChangedError, type ArtifactStore, type PointerRead, type ReleaseBody } from './store.js';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -53,7 +53,7 @@ function describeFailure(error: unknown, role: ObjectRole, bucket: string, key: 
     );
   }
   if (name === 'PreconditionFailed' || status === 412) {
-    return new ArtifactError(`${role} ${url} changed while it was being read (its ETag no longer matches): releases must never be overwritten`, {
+    return new ReleaseChangedError(`${role} ${url} changed while it was being read (its ETag no longer matches): releases must never be overwritten`, {
       cause: error,
     });
   }

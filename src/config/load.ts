@@ -1,4 +1,5 @@
 // Configuration: defaults < YAML file < PULLDEPLOY_* environment < flags, every problem reported at once.
+import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, UsageError } from '../errors.js';
@@ -58,16 +59,19 @@ async function readConfigFile(path: string, required: boolean): Promise<{ path: 
   let text: string;
   try {
     const info = await stat(path);
-    // The configuration decides what runs as root: a file anyone can change is a way in.
-    if ((info.mode & 0o002) !== 0) {
-      throw new ConfigError(path, [`the file is world-writable: run "chmod o-w ${path}"`]);
-    }
+    refuseWritableByOthers(path, info);
+    if (info.isDirectory()) throw new ConfigError(path, ['cannot read it: it is a directory, not a file']);
     text = await readFile(path, 'utf8');
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !required) return undefined;
-    const reason = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'permission denied' : String(error);
+    const reasons: Record<string, string> = {
+      ENOENT: 'the file does not exist',
+      EACCES: 'permission denied',
+      ENOTDIR: 'a part of its path is not a directory',
+    };
+    const reason = (code !== undefined ? reasons[code] : undefined) ?? String(error);
     throw new ConfigError(path, [`cannot read it: ${reason}`]);
   }
   try {
@@ -75,6 +79,25 @@ async function readConfigFile(path: string, required: boolean): Promise<{ path: 
     return { path, data };
   } catch (error) {
     throw new ConfigError(path, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
+  }
+}
+
+/**
+ * The configuration decides what runs as root: a file that anyone but root (and the user running pulldeploy)
+ * can change is a way in, whether by its mode bits or by its owner.
+ */
+function refuseWritableByOthers(path: string, info: Stats): void {
+  if ((info.mode & 0o002) !== 0) {
+    throw new ConfigError(path, [`the file is world-writable: run "chmod o-w ${path}"`]);
+  }
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  if (uid === undefined || gid === undefined) return;
+  if (info.uid !== 0 && info.uid !== uid) {
+    throw new ConfigError(path, [`the file belongs to uid ${info.uid}, who could change what runs as root: run "chown root ${path}"`]);
+  }
+  if ((info.mode & 0o020) !== 0 && info.gid !== 0 && info.gid !== gid) {
+    throw new ConfigError(path, [`the file is writable by group ${info.gid}: run "chmod g-w ${path}"`]);
   }
 }
 

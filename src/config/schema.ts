@@ -139,7 +139,13 @@ export const configSchema = {
       type: 'integer',
       default: 5,
       min: 1,
-      description: 'Attempts per download when the network fails mid-transfer.',
+      description: 'Connections per download when the network fails mid-transfer; each retry resumes where the last one broke off.',
+    },
+    read_timeout: {
+      type: 'integer',
+      default: 60,
+      min: 1,
+      description: 'Seconds a download may receive nothing before its connection is dropped and resumed.',
     },
   },
 } as const satisfies Section;

@@ -2,7 +2,8 @@
 import { lstat, mkdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { StepError } from '../errors.js';
-import { syncDirectory, tempPathBeside } from './durable.js';
+import { crashPoint } from '../state/crash-point.js';
+import { removeDeadTemps, syncDirectory, tempPathBeside } from './durable.js';
 import { errorCode } from '../errors.js';
 
 /** Throws when `linkPath` is a real file or directory: the host layout is damaged and must not be overwritten. */
@@ -28,8 +29,10 @@ async function replaceLink(linkPath: string, targetAbsolutePath: string): Promis
   const dir = dirname(linkPath);
   await mkdir(dir, { recursive: true });
   const target = relative(dir, resolve(targetAbsolutePath)) || '.';
+  await removeDeadTemps(linkPath);
   const temp = tempPathBeside(linkPath);
   await symlink(target, temp);
+  crashPoint(`link:${basename(dir)}/${basename(linkPath)}`);
   try {
     await rename(temp, linkPath);
   } catch (error) {

@@ -3,11 +3,11 @@ import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError, describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { uniqueSuffix } from './durable.js';
+import { isLeftOfDeadProcess, uniqueSuffix } from './durable.js';
 import { errorCode } from '../errors.js';
 import { releaseMarkerFile } from './layout.js';
 
-/** Leftovers younger than this may belong to a fetch or prune still running, so they are left alone. */
+/** Leftovers younger than this may belong to a fetch or prune still running, so they are left alone, unless their maker is dead. */
 const leftoverMinAgeMs = 60 * 60 * 1000;
 const leftoverPrefixes = ['.incoming-', '.stale-'];
 
@@ -79,7 +79,8 @@ async function removeOldLeftovers(releasesDir: string, names: string[], logger: 
   for (const name of names) {
     const path = join(releasesDir, name);
     try {
-      if (now - (await stat(path)).mtimeMs < leftoverMinAgeMs) continue;
+      // A run killed mid-fetch leaves its `.incoming-*`; the pid in the name says at once that nobody is writing it.
+      if (!(await isLeftOfDeadProcess(name)) && now - (await stat(path)).mtimeMs < leftoverMinAgeMs) continue;
       await rm(path, { recursive: true, force: true });
       removed.push(name);
       logger.verbose(`removed leftover ${path}`);

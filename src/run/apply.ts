@@ -1,10 +1,11 @@
 // The apply step: write salt's grains and minion configuration, then run apply.command (salt-call by default).
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { StepError, describeError } from '../errors.js';
+import { StepError, describeError, explainHostError } from '../errors.js';
 import type { Grains } from '../identity/grains.js';
 import { writeFileAtomic } from '../release/durable.js';
 import { agentPaths } from '../release/layout.js';
+import { crashPoint } from '../state/crash-point.js';
 import type { RunSettings } from './run-settings.js';
 import { describeProcessFailure, isProcessSuccess, runShellCommand, type ProcessResult } from './process-runner.js';
 
@@ -73,7 +74,10 @@ export async function runApply(options: RunApplyOptions): Promise<ApplyRecord> {
     killGraceMs: options.killGraceMs,
     label,
     backgroundGraceMs: options.backgroundGraceMs,
-    onLine: (stream, line) => logger.verbose(`[apply] ${line}`, { stream }),
+    onLine: (stream, line) => {
+      crashPoint('apply:running');
+      logger.verbose(`[apply] ${line}`, { stream });
+    },
   });
   const record: ApplyRecord = { command, skipped: false, ...result };
   if (result.leftBackground) {
@@ -100,6 +104,9 @@ async function writeConfigFile(file: string, content: string): Promise<void> {
   try {
     await writeFileAtomic(file, content);
   } catch (error) {
-    throw new StepError(`cannot write the salt configuration ${file}: ${describeError(error)}`, { cause: error });
+    throw (
+      explainHostError(error, file, 'writing the salt configuration') ??
+      new StepError(`cannot write the salt configuration ${file}: ${describeError(error)}`, { cause: error })
+    );
   }
 }

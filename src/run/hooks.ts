@@ -6,6 +6,7 @@ import { StepError, describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { errorCode } from '../errors.js';
 import { formatDuration } from '../log/format-duration.js';
+import { crashPoint } from '../state/crash-point.js';
 import type { RunSettings } from './run-settings.js';
 import { describeProcessFailure, isProcessSuccess, runProcess, type ProcessResult } from './process-runner.js';
 
@@ -48,7 +49,10 @@ export async function runHooks(options: RunHooksOptions): Promise<HookRunRecord[
       killGraceMs: options.killGraceMs,
       label,
       backgroundGraceMs: options.backgroundGraceMs,
-      onLine: (stream, line) => logger.verbose(prefix + line, { stream }),
+      onLine: (stream, line) => {
+        crashPoint(`hook:${phase}`);
+        logger.verbose(prefix + line, { stream });
+      },
     });
     records.push({ name, phase, ...result });
     if (result.leftBackground) {

@@ -1,10 +1,12 @@
 // The run lock (DESIGN.md §4 step 1): one pulldeploy run per host; a dead holder's lock is taken over.
-import { mkdir, open, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BusyError } from '../errors.js';
+import { BusyError, explainHostError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { makeDirectory } from '../release/durable.js';
 import { errorCode } from '../errors.js';
+import { crashPoint } from './crash-point.js';
 import { describeThisProcess, readLockSnapshot, type LockHolder, type LockSnapshot } from './lock-file.js';
 import { takeoverGuardPath, tryTakeOver } from './lock-takeover.js';
 import { isProcessRunning } from './process-identity.js';
@@ -40,7 +42,7 @@ type Applicant = Omit<LockHolder, 'acquired_at'>;
 
 /** Creates the lock file exclusively and fills it; undefined when it already exists. */
 async function tryCreateLock(path: string, applicant: Applicant, logger: Logger): Promise<Lock | undefined> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirectory(dirname(path));
   let handle;
   try {
     handle = await open(path, 'wx', 0o644);
@@ -51,12 +53,13 @@ async function tryCreateLock(path: string, applicant: Applicant, logger: Logger)
   const holder: LockHolder = { ...applicant, acquired_at: new Date().toISOString() };
   const raw = JSON.stringify(holder) + '\n';
   try {
+    crashPoint('lock:empty');
     await handle.writeFile(raw);
     await handle.sync();
   } catch (error) {
     await handle.close();
     await rm(path, { force: true });
-    throw error;
+    throw explainHostError(error, path, 'creating the run lock') ?? error;
   }
   await handle.close();
   return createLockHandle(path, holder, raw, logger);
@@ -140,8 +143,9 @@ export async function acquireLock(options: AcquireLockOptions): Promise<Lock> {
     const { blocker } = found;
     const transient = blocker.kind !== 'holder';
     const waitedMs = Date.now() - startedAt;
-    // Without waiting, a transient blocker still gets a moment: it usually clears within milliseconds.
-    const limitMs = wait ? timeoutMs : transient ? transientRetryMs : 0;
+    // A transient blocker always gets a moment (it usually clears within milliseconds), so that even without
+    // waiting (`check`, or `--lock-timeout 0`) the busy message names the run that holds the lock.
+    const limitMs = Math.max(wait ? timeoutMs : 0, transient ? transientRetryMs : 0);
     if (waitedMs >= limitMs) throw busyError(path, blocker, wait ? waitedMs : undefined);
     await sleep(Math.max(1, Math.min(transient ? transientPollMs : pollMs, limitMs - waitedMs)));
   }

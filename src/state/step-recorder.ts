@@ -1,7 +1,8 @@
 // Times each deploy step, logs its duration, and keeps the records that state.json carries.
-import { isPulldeployError } from '../errors.js';
+import { explainHostError, isPulldeployError } from '../errors.js';
 import { formatDuration } from '../log/format-duration.js';
 import type { Logger } from '../log/logger.js';
+import { crashPoint } from './crash-point.js';
 import type { StepRecord } from './state-file.js';
 
 export interface StepRecorder {
@@ -33,7 +34,9 @@ export function createStepRecorder(logger: Logger, now: () => Date): StepRecorde
         return durationMs;
       };
       try {
+        crashPoint(`before:${name}`);
         const result = await body();
+        crashPoint(`after:${name}`);
         const text = detail?.(result);
         const durationMs = record('ok', text);
         logger.info(`${name} ok in ${formatDuration(durationMs)}${text ? `: ${text}` : ''}`, {
@@ -41,8 +44,10 @@ export function createStepRecorder(logger: Logger, now: () => Date): StepRecorde
           duration_ms: durationMs,
         });
         return result;
-      } catch (error) {
+      } catch (thrown) {
         failedStep = name;
+        // A full disk or a read-only root is the host's problem, said as such, not "an internal error".
+        const error = explainHostError(thrown) ?? thrown;
         const message = error instanceof Error ? error.message : String(error);
         const durationMs = record('failed', message);
         logger.debug(`${name} failed after ${formatDuration(durationMs)}`, { step: name, duration_ms: durationMs });

@@ -31,6 +31,7 @@ export async function fetchBoth(
       releasesDir,
       limits: { maxBytes: config.fetch.max_bytes, maxEntries: config.fetch.max_entries },
       attempts: config.fetch.attempts,
+      idleTimeoutMs: config.fetch.read_timeout * 1000,
       logger,
     });
     return { release, dir: result.dir, reused: result.reused };

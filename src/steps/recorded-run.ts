@@ -111,6 +111,15 @@ export function lastKnownPrevious(state: State, which: 'service' | 'base'): stri
   return state.history.find((run) => run.versions[which]?.previous !== undefined)?.versions[which]?.previous;
 }
 
+/**
+ * The release before `linked` (what `current` names now). When `current` moved after the newest record, a run
+ * was killed between its switch and its record: the recorded current is then the previous one, not lost.
+ */
+export function previousOf(state: State, which: 'service' | 'base', linked: string | undefined): string | undefined {
+  const recorded = state.history.find((run) => run.versions[which]?.current !== undefined)?.versions[which]?.current;
+  return recorded !== undefined && recorded !== linked ? recorded : lastKnownPrevious(state, which);
+}
+
 /** The identity the last runs recorded: commands that follow a deploy act as the instance it found itself to be. */
 export function recordedGrains(state: State, needed: string): Grains {
   const grains = state.history.find((run) => run.grains !== undefined)?.grains;

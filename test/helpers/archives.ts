@@ -15,6 +15,10 @@ export interface TestEntry {
   /** Owner recorded in the archive; defaults to 0 (root). */
   uid?: number;
   gid?: number;
+  /** Extra pax records written in an extended header just before this entry (e.g. a `path` that rewrites its name). */
+  pax?: Record<string, string>;
+  /** The ustar prefix field, which readers put in front of the name with a slash. */
+  prefix?: string;
 }
 
 const typeflags: Record<EntryKind, string> = {
@@ -37,10 +41,25 @@ function writeString(header: Buffer, offset: number, length: number, value: stri
 }
 
 function writeOctal(header: Buffer, offset: number, length: number, value: number): void {
+  if (value >= 8 ** (length - 1)) {
+    // Too large for octal (a size of 8 GiB or more): GNU base-256, a high bit then the value big-endian.
+    header[offset] = 0x80;
+    for (let i = length - 1, rest = value; i > 0; i -= 1, rest = Math.floor(rest / 256)) header[offset + i] = rest % 256;
+    return;
+  }
   writeString(header, offset, length, value.toString(8).padStart(length - 1, '0') + '\0');
 }
 
-function header(fields: { path: string; typeflag: string; size: number; mode: number; linkpath?: string; uid?: number; gid?: number }): Buffer {
+function header(fields: {
+  path: string;
+  typeflag: string;
+  size: number;
+  mode: number;
+  linkpath?: string;
+  uid?: number;
+  gid?: number;
+  prefix?: string;
+}): Buffer {
   const block = Buffer.alloc(blockSize);
   writeString(block, 0, 100, fields.path);
   writeOctal(block, 100, 8, fields.mode);
@@ -55,10 +74,16 @@ function header(fields: { path: string; typeflag: string; size: number; mode: nu
   block.write('00', 263, 'latin1');
   writeString(block, 265, 32, 'root');
   writeString(block, 297, 32, 'root');
+  writeString(block, 345, 155, fields.prefix ?? '');
   let checksum = 0;
   for (const byte of block) checksum += byte;
   writeString(block, 148, 8, checksum.toString(8).padStart(6, '0') + '\0 ');
   return block;
+}
+
+/** The 512-byte ustar header of a regular file of `size` bytes, for archives assembled piece by piece. */
+export function fileHeader(path: string, size: number): Buffer {
+  return header({ path, typeflag: typeflags.file, size, mode: 0o644 });
 }
 
 function padded(data: Buffer): Buffer[] {
@@ -67,7 +92,7 @@ function padded(data: Buffer): Buffer[] {
 }
 
 /** One pax record: "<length> <key>=<value>\n", where the length counts itself. */
-function paxRecord(key: string, value: string): string {
+export function paxRecord(key: string, value: string): string {
   const body = ` ${key}=${value}\n`;
   let length = Buffer.byteLength(body) + 1;
   while (String(length).length + Buffer.byteLength(body) !== length) length += 1;
@@ -83,6 +108,7 @@ function entryBlocks(entry: TestEntry): Buffer[] {
   const long = [
     ...(Buffer.byteLength(entry.path) > 100 ? [paxRecord('path', entry.path)] : []),
     ...(entry.linkpath !== undefined && Buffer.byteLength(entry.linkpath) > 100 ? [paxRecord('linkpath', entry.linkpath)] : []),
+    ...Object.entries(entry.pax ?? {}).map(([key, value]) => paxRecord(key, value)),
   ];
   if (long.length > 0) {
     const pax = Buffer.from(long.join(''));
@@ -97,6 +123,7 @@ function entryBlocks(entry: TestEntry): Buffer[] {
       ...(entry.uid !== undefined ? { uid: entry.uid } : {}),
       ...(entry.gid !== undefined ? { gid: entry.gid } : {}),
       ...(entry.linkpath !== undefined ? { linkpath: entry.linkpath.slice(0, 100) } : {}),
+      ...(entry.prefix !== undefined ? { prefix: entry.prefix } : {}),
     }),
     ...padded(content),
   );

@@ -43,12 +43,18 @@ export interface DeployWorldOptions {
   asgName?: string;
   /** Answers some AWS calls itself (what moto lacks, or a fault), passed to the recording proxy. */
   answer?: RecordingProxyOptions['answer'];
+  /** Breaks some response bodies on their way (resets, short ends, stalls), passed to the recording proxy. */
+  disrupt?: RecordingProxyOptions['disrupt'];
 }
 
 export async function createDeployWorld(options: DeployWorldOptions = {}): Promise<DeployWorld> {
   const motoUrl = inject('motoUrl');
   // The agent talks to moto through a recording proxy, so tests can assert every AWS call it makes, in order.
-  const proxy = await startRecordingProxy({ target: motoUrl, ...(options.answer ? { answer: options.answer } : {}) });
+  const proxy = await startRecordingProxy({
+    target: motoUrl,
+    ...(options.answer ? { answer: options.answer } : {}),
+    ...(options.disrupt ? { disrupt: options.disrupt } : {}),
+  });
   const work = await mkdtemp(join(tmpdir(), 'pulldeploy-e2e-'));
   const root = join(work, 'root');
   const outside = join(work, 'outside');

@@ -44,3 +44,27 @@ export async function exitedPid(): Promise<number> {
   await once(child, 'exit');
   return child.pid!;
 }
+
+/**
+ * Samples a process's peak resident memory (VmHWM, a high-water mark the kernel keeps) while it runs; `stop`
+ * answers the largest value seen, in bytes. The last sample before the exit is within one interval of the end.
+ */
+export function watchPeakMemory(pid: number, intervalMs = 25): { stop(): number } {
+  let peak = 0;
+  const sample = (): void => {
+    try {
+      const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (match) peak = Math.max(peak, Number(match[1]) * 1024);
+    } catch {
+      // exited
+    }
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}

@@ -1,4 +1,5 @@
-// An HTTP proxy on 127.0.0.1 in front of a test server (moto): forwards and records every request in order, and can answer some itself.
+// An HTTP proxy on 127.0.0.1 in front of a test server (moto): forwards and records every request in order, can answer
+// some itself, and can break a response body on its way (reset, clean close or stall after so many bytes).
 import { Agent, createServer, request as forwardRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Transform, pipeline } from 'node:stream';
@@ -31,11 +32,22 @@ export interface ProxyAnswer {
   body: string;
 }
 
+/**
+ * What happens to a forwarded response body after `after` bytes: the connection is reset (RST), closed cleanly
+ * short of its Content-Length (FIN), or left open with nothing more sent.
+ */
+export interface BodyFault {
+  after: number;
+  then: 'reset' | 'close' | 'stall';
+}
+
 export interface RecordingProxyOptions {
   /** Base URL of the server to forward to, e.g. moto's. */
   target: string;
   /** Answers a request itself instead of forwarding it (calls the target lacks, injected faults); undefined forwards. */
   answer?: (request: RecordedRequest) => ProxyAnswer | undefined;
+  /** Breaks the body of a forwarded response on its way; undefined passes it whole. */
+  disrupt?: (request: RecordedRequest) => BodyFault | undefined;
 }
 
 export interface RecordingProxy {
@@ -97,7 +109,9 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
       (reply) => {
         record.status = reply.statusCode ?? 0;
         response.writeHead(record.status, withoutHopByHop(reply.headers));
-        pipeline(reply, countBytes(record), response, () => undefined);
+        const fault = options.disrupt?.(record);
+        if (fault === undefined) pipeline(reply, countBytes(record), response, () => undefined);
+        else breakBody(reply, response, record, fault);
       },
     );
     upstream.on('error', (error) => {
@@ -199,6 +213,31 @@ async function readAll(stream: IncomingMessage): Promise<Buffer> {
 
 function withoutHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !hopByHop.has(name)));
+}
+
+/** Passes the first `fault.after` bytes of the reply, then stops reading it and breaks the connection as asked. */
+function breakBody(reply: IncomingMessage, response: ServerResponse, record: RecordedRequest, fault: BodyFault): void {
+  let broken = false;
+  reply.on('data', (chunk: Buffer) => {
+    if (broken) return;
+    const room = fault.after - record.responseBytes;
+    const part = chunk.subarray(0, Math.max(0, room));
+    record.responseBytes += part.length;
+    if (chunk.length < room) {
+      response.write(chunk);
+      return;
+    }
+    broken = true;
+    reply.destroy();
+    response.write(part, () => {
+      if (fault.then === 'reset') response.socket?.resetAndDestroy();
+      else if (fault.then === 'close') response.socket?.end();
+      // 'stall': the connection stays open and silent until the client gives up or the proxy stops.
+    });
+  });
+  reply.on('end', () => {
+    if (!broken) response.end();
+  });
 }
 
 function countBytes(record: RecordedRequest): Transform {

@@ -1,4 +1,5 @@
 // fetchRelease on real files with an in-memory store: reuse, verification, hostile archives, retries, cleanup.
+import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fetchRelease, type FetchReleaseOptions, type ReleaseMarker } from '../../../src/artifacts/fetch-release.js';
-import type { ArtifactStore, ReleaseBody } from '../../../src/artifacts/store.js';
+import { ReleaseChangedError, type ArtifactStore, type ReleaseBody } from '../../../src/artifacts/store.js';
 import { ArtifactError, AwsError } from '../../../src/errors.js';
 import { createMemoryLogger } from '../../../src/log/logger.js';
 import { releaseTarGz, sha256, tar, tarGz, type TestEntry } from '../../helpers/archives.js';
@@ -15,12 +16,15 @@ import { failure } from '../../helpers/failure.js';
 const key = 'deploy/myapp/releases/1.0.tar.gz';
 const url = `s3://bucket/${key}`;
 
-/** A store serving one release body; each open may be scripted to fail part-way. */
+/** A store serving one release body, honouring ranges on its ETag; each open may be scripted to fail part-way. */
 class MemoryStore implements ArtifactStore {
   readonly bucket = 'bucket';
   opens = 0;
+  /** The range of every open, in order (undefined for a whole-object read). */
+  readonly ranges: ({ start: number; etag: string } | undefined)[] = [];
   /** Per open (by index): how the body behaves; missing means the whole body, intact. */
-  readonly plans: ('reset-midway' | 'end-midway')[] = [];
+  readonly plans: ('reset-midway' | 'end-midway' | 'ignore-range')[] = [];
+  etag = '"etag"';
   /** Run when a body is opened, before it is returned. */
   onOpen: (() => Promise<void>) | undefined;
 
@@ -34,12 +38,15 @@ class MemoryStore implements ArtifactStore {
     throw new Error('not used');
   }
 
-  async openRelease(): Promise<ReleaseBody> {
+  async openRelease(_key: string, range?: { start: number; etag: string }): Promise<ReleaseBody> {
     const plan = this.plans[this.opens];
     this.opens += 1;
+    this.ranges.push(range);
     await this.onOpen?.();
-    const half = this.release.subarray(0, Math.floor(this.release.length / 2));
-    const rest = this.release.subarray(half.length);
+    if (range !== undefined && range.etag !== this.etag) throw new ReleaseChangedError('changed');
+    const served = plan === 'ignore-range' ? this.release : this.release.subarray(range?.start ?? 0);
+    const half = served.subarray(0, Math.floor(served.length / 2));
+    const rest = served.subarray(half.length);
     let body: Readable;
     if (plan === 'reset-midway') {
       body = Readable.from(
@@ -53,7 +60,7 @@ class MemoryStore implements ArtifactStore {
     } else {
       body = Readable.from([half, rest]);
     }
-    return { body, size: this.release.length, etag: '"etag"' };
+    return { body, size: served.length, etag: this.etag };
   }
 }
 
@@ -313,8 +320,9 @@ describe('fetchRelease: hostile archives', () => {
 
 describe('fetchRelease: network failures', () => {
   const release = releaseTarGz({ 'a.txt': 'a'.repeat(10_000) });
+  const half = Math.floor(release.length / 2);
 
-  it('starts again after a connection reset mid-body, with a warning', async () => {
+  it('resumes after a connection reset mid-body from the byte where it broke off, on the same ETag, with a warning', async () => {
     const store = new MemoryStore(release);
     store.plans.push('reset-midway');
     const logger = createMemoryLogger();
@@ -322,23 +330,70 @@ describe('fetchRelease: network failures', () => {
 
     expect(result.reused).toBe(false);
     expect(store.opens).toBe(2);
+    expect(store.ranges).toEqual([undefined, { start: half, etag: '"etag"' }]);
     expect(await readFile(join(releasesDir, '1.0/a.txt'), 'utf8')).toBe('a'.repeat(10_000));
     expect(await readdir(releasesDir)).toEqual(['1.0']);
     expect(logger.lines.filter((line) => line.level === 'warn').map((line) => line.message)).toEqual([
-      `download of ${url} failed (read ECONNRESET); starting again in 1 ms (attempt 2 of 3)`,
+      `download of ${url} broke off after ${half} of ${release.length} bytes (read ECONNRESET); resuming from there in 1 ms (attempt 2 of 3)`,
     ]);
   });
 
-  it('starts again when the body ends short of its announced size', async () => {
+  it('resumes when the body ends short of its announced size', async () => {
     const store = new MemoryStore(release);
     store.plans.push('end-midway');
     const logger = createMemoryLogger();
     await fetchRelease(options(store, release, { logger }));
 
     expect(store.opens).toBe(2);
+    expect(store.ranges[1]).toEqual({ start: half, etag: '"etag"' });
     expect(logger.lines.find((line) => line.level === 'warn')?.message).toContain(
-      `(the body of ${url} ended after ${Math.floor(release.length / 2)} of ${release.length} bytes)`,
+      `(the body of ${url} ended after ${half} of ${release.length} bytes)`,
     );
+  });
+
+  it('resumes again and again across several drops, counting every connection', async () => {
+    const store = new MemoryStore(release);
+    store.plans.push('reset-midway', 'reset-midway', 'end-midway');
+    const result = await fetchRelease(options(store, release, { attempts: 4 }));
+
+    expect(result.bytes).toBe(release.length);
+    expect(store.ranges.map((range) => range?.start)).toEqual([
+      undefined,
+      half,
+      half + Math.floor((release.length - half) / 2),
+      expect.any(Number),
+    ]);
+    expect(await readFile(join(releasesDir, '1.0/a.txt'), 'utf8')).toBe('a'.repeat(10_000));
+  });
+
+  it('starts again from the first byte when the object changed between connections', async () => {
+    const store = new MemoryStore(release);
+    store.plans.push('reset-midway');
+    store.onOpen = async () => {
+      if (store.opens === 2) store.etag = '"new-etag"';
+    };
+    const logger = createMemoryLogger();
+    await fetchRelease(options(store, release, { logger }));
+
+    expect(store.ranges).toEqual([undefined, { start: half, etag: '"etag"' }, undefined]);
+    expect(logger.lines.filter((line) => line.level === 'warn').map((line) => line.message)[1]).toBe(
+      `${url} changed while it was being downloaded (its ETag is no longer "etag"); downloading it again from the start in 1 ms (attempt 3 of 3)`,
+    );
+    expect(await readdir(releasesDir)).toEqual(['1.0']);
+  });
+
+  it('starts again from the first byte when the store ignores the range, never splicing in the wrong bytes', async () => {
+    const store = new MemoryStore(release);
+    store.plans.push('reset-midway', 'ignore-range');
+    const logger = createMemoryLogger();
+    await fetchRelease(options(store, release, { logger }));
+
+    expect(store.ranges).toEqual([undefined, { start: half, etag: '"etag"' }, undefined]);
+    expect(logger.lines.filter((line) => line.level === 'warn').map((line) => line.message)[1]).toBe(
+      `${url} answered a request for bytes ${half}- with ${release.length} bytes instead of ${release.length - half}; ` +
+        'downloading it again from the start in 1 ms (attempt 3 of 3)',
+    );
+    expect(await readFile(join(releasesDir, '1.0/a.txt'), 'utf8')).toBe('a'.repeat(10_000));
   });
 
   it('gives up after the configured attempts with an AWS error, leaving nothing behind', async () => {
@@ -359,23 +414,45 @@ describe('fetchRelease: network failures', () => {
     expect(store.opens).toBe(1);
   });
 
-  it('abandons a body that stops sending and retries', async () => {
+  it('abandons a body that stops sending and resumes it', async () => {
     const store = new MemoryStore(release);
-    let stalled = true;
-    store.openRelease = async () => {
+    const ranges: ({ start: number; etag: string } | undefined)[] = [];
+    store.openRelease = async (_key, range) => {
       store.opens += 1;
-      if (stalled) {
-        stalled = false;
-        return { body: new Readable({ read() {} }), size: release.length, etag: undefined };
+      ranges.push(range);
+      if (range === undefined) {
+        // The first 100 bytes, then silence.
+        const stalled = new Readable({ read() {} });
+        stalled.push(release.subarray(0, 100));
+        return { body: stalled, size: release.length, etag: '"etag"' };
       }
-      return { body: Readable.from([release]), size: release.length, etag: undefined };
+      return { body: Readable.from([release.subarray(range.start)]), size: release.length - range.start, etag: '"etag"' };
     };
     const logger = createMemoryLogger();
     await fetchRelease(options(store, release, { logger, idleTimeoutMs: 50 }));
 
-    expect(store.opens).toBe(2);
+    expect(ranges).toEqual([undefined, { start: 100, etag: '"etag"' }]);
     expect(logger.lines.find((line) => line.level === 'warn')?.message).toBe(
-      `download of ${url} failed (no data from ${url} for 50 ms, ETIMEDOUT); starting again in 1 ms (attempt 2 of 3)`,
+      `download of ${url} broke off after 100 of ${release.length} bytes (no data from ${url} for 50 ms, ETIMEDOUT); resuming from there in 1 ms (attempt 2 of 3)`,
     );
+  });
+
+  it('does not count time the extraction keeps the body waiting as a stalled connection', async () => {
+    // Many files of random bytes, served in small chunks: the extraction is far slower than the in-memory body,
+    // which waits on it (backpressure) for much longer than the idle timeout in all.
+    const files = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`f/${i}.txt`, randomBytes(2_000).toString('base64')]));
+    const big = releaseTarGz(files);
+    const store = new MemoryStore(big);
+    store.openRelease = async () => {
+      store.opens += 1;
+      const chunks = Array.from({ length: Math.ceil(big.length / 4096) }, (_, i) => big.subarray(i * 4096, (i + 1) * 4096));
+      return { body: Readable.from(chunks), size: big.length, etag: '"etag"' };
+    };
+    const logger = createMemoryLogger();
+    const started = Date.now();
+    await fetchRelease(options(store, big, { logger, idleTimeoutMs: 20 }));
+    expect(Date.now() - started).toBeGreaterThan(100);
+    expect(store.opens).toBe(1);
+    expect(logger.lines.filter((line) => line.level === 'warn')).toEqual([]);
   });
 });

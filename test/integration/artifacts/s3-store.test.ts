@@ -228,17 +228,8 @@ describe('S3 store against a failing server', () => {
     expect(requests).toBe(5);
   });
 
-  it('recovers a release whose connection drops mid-body by downloading it again', async () => {
-    respond = (_request, response, attempt) => {
-      response.writeHead(200, { 'content-length': String(release.length), etag: '"abc"' });
-      if (attempt === 1) {
-        response.write(release.subarray(0, 100), () => response.socket?.destroy());
-      } else {
-        response.end(release);
-      }
-    };
-    const logger = createMemoryLogger();
-    const result = await fetchRelease({
+  const fetchThrough = (logger: ReturnType<typeof createMemoryLogger>) =>
+    fetchRelease({
       store: store(),
       key: 'deploy/myapp/releases/1.0.tar.gz',
       version: '1.0',
@@ -250,11 +241,53 @@ describe('S3 store against a failing server', () => {
       retryDelayMs: 1,
     });
 
+  it('resumes a release whose connection drops mid-body with a Range request conditional on its ETag', async () => {
+    const seen: { range: string | undefined; ifMatch: string | undefined }[] = [];
+    respond = (request, response, attempt) => {
+      seen.push({ range: request.headers.range, ifMatch: request.headers['if-match'] });
+      if (attempt === 1) {
+        response.writeHead(200, { 'content-length': String(release.length), etag: '"abc"' });
+        response.write(release.subarray(0, 100), () => response.socket?.destroy());
+      } else {
+        const rest = release.subarray(100);
+        response.writeHead(206, {
+          'content-length': String(rest.length),
+          'content-range': `bytes 100-${release.length - 1}/${release.length}`,
+          etag: '"abc"',
+        });
+        response.end(rest);
+      }
+    };
+    const logger = createMemoryLogger();
+    const result = await fetchThrough(logger);
+
     expect(result.reused).toBe(false);
     expect(requests).toBe(2);
+    expect(seen).toEqual([
+      { range: undefined, ifMatch: undefined },
+      { range: 'bytes=100-', ifMatch: '"abc"' },
+    ]);
     expect(await readFile(join(result.dir, 'salt/config/states/top.sls'), 'utf8')).toBe('base: {}\n');
     expect(logger.lines.filter((line) => line.level === 'warn').map((line) => line.message)).toEqual([
-      'download of s3://fleet/deploy/myapp/releases/1.0.tar.gz failed (aborted, ECONNRESET); starting again in 1 ms (attempt 2 of 3)',
+      `download of s3://fleet/deploy/myapp/releases/1.0.tar.gz broke off after 100 of ${release.length} bytes (aborted, ECONNRESET); ` +
+        'resuming from there in 1 ms (attempt 2 of 3)',
     ]);
+  });
+
+  it('downloads the release again from the start when a server ignores the Range', async () => {
+    respond = (_request, response, attempt) => {
+      response.writeHead(200, { 'content-length': String(release.length), etag: '"abc"' });
+      if (attempt === 1) response.write(release.subarray(0, 100), () => response.socket?.destroy());
+      else response.end(release);
+    };
+    const logger = createMemoryLogger();
+    const result = await fetchThrough(logger);
+
+    expect(requests).toBe(3);
+    expect(await readFile(join(result.dir, 'salt/config/states/top.sls'), 'utf8')).toBe('base: {}\n');
+    expect(logger.lines.filter((line) => line.level === 'warn').map((line) => line.message)[1]).toBe(
+      `s3://fleet/deploy/myapp/releases/1.0.tar.gz answered a request for bytes 100- with ${release.length} bytes instead of ${release.length - 100}; ` +
+        'downloading it again from the start in 1 ms (attempt 3 of 3)',
+    );
   });
 });

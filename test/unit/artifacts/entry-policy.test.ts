@@ -75,6 +75,30 @@ describe('EntryPolicy: paths', () => {
   it('refuses a file in place of the release directory itself', () => {
     expect(refusal([], file('./'))).toBe('refusing entry "./": a file cannot replace the release directory itself');
   });
+
+  it.each([
+    ['a newline', 'hooks/pre-release/10-x\nerror: forged', '"\\n"'],
+    ['a carriage return', 'a\rb', '"\\r"'],
+    ['a tab', 'a\tb', '"\\t"'],
+    ['an escape', 'a\u001b[2Jb', '"\\u001b"'],
+    ['a DEL', 'a\u007fb', '"\\u007f"'],
+  ])('refuses a path with %s, which would forge lines in logs', (_name, path, shown) => {
+    expect(refusal([], file(path))).toBe(
+      `refusing entry ${JSON.stringify(path).replace('\u007f', '\\u007f')}: its path contains the control character ${shown}, ` +
+        'which logs and line-oriented tools would misread',
+    );
+  });
+
+  it('refuses a link target with a control character', () => {
+    expect(refusal([file('a')], symlink('link', 'a\nb'))).toBe(
+      'refusing entry "link": its link target contains the control character "\\n", which logs and line-oriented tools would misread',
+    );
+  });
+
+  it('accepts names with spaces and non-ASCII letters', () => {
+    const policy = new EntryPolicy(roomy);
+    expect(policy.check(file('docs/read me – ünïcode.txt'))).toEqual({ mode: 0o644 });
+  });
 });
 
 describe('EntryPolicy: entry types', () => {

@@ -7,6 +7,7 @@ import { UsageError } from '../../../src/errors.js';
 import { createMemoryLogger } from '../../../src/log/logger.js';
 import { releaseMarkerFile } from '../../../src/release/layout.js';
 import { pruneReleases } from '../../../src/release/retention.js';
+import { exitedPid } from '../../helpers/processes.js';
 
 let releasesDir: string;
 beforeEach(async () => {
@@ -102,6 +103,17 @@ describe('pruneReleases', () => {
     expect(result.removedLeftovers.sort()).toEqual(['.incoming-old', '.stale-b-123-abc']);
     expect(result.kept).toEqual(['a']);
     expect(await listed()).toEqual(['.incoming-running', '.other-hidden', 'a', 'notes.txt']);
+  });
+
+  it('removes at once the leftovers of a run that was killed, known by the pid in their names', async () => {
+    await addRelease('a', 1);
+    const dead = await exitedPid();
+    await addUnmarkedRelease(`.incoming-b-${dead}-AbC123`, 0);
+    await addUnmarkedRelease(`.stale-a-${dead}-0123456789ab`, 0);
+    await addUnmarkedRelease(`.incoming-b-${process.pid}-AbC123`, 0);
+    const result = await pruneReleases({ releasesDir, keep: 5, protect: [], logger: createMemoryLogger() });
+    expect(result.removedLeftovers.sort()).toEqual([`.incoming-b-${dead}-AbC123`, `.stale-a-${dead}-0123456789ab`]);
+    expect(await listed()).toEqual([`.incoming-b-${process.pid}-AbC123`, 'a']);
   });
 
   it('leaves no trace of a removed release', async () => {

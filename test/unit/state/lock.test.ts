@@ -146,6 +146,15 @@ describe('acquireLock', () => {
     expect(await readFile(lockPath, 'utf8')).toBe('');
   });
 
+  it('gives a lock being written its moment even to a deploy with --lock-timeout 0, then names the holder', async () => {
+    await writeLockFile('');
+    const holder = await livePid();
+    setTimeout(() => void writeHolder({ pid: holder }), 100);
+    const error = await acquire({ wait: true, timeoutMs: 0 }).catch((reason: unknown) => reason);
+    expect(error).toBeInstanceOf(BusyError);
+    expect((error as Error).message).toMatch(new RegExp(`^another pulldeploy run \\(pid ${holder}, started `));
+  });
+
   it('gets a fresh unreadable lock once its holder finishes writing it and releases', async () => {
     await writeLockFile('');
     setTimeout(() => void rm(lockPath), 100);
