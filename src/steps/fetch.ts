@@ -53,7 +53,8 @@ function countingStore(store: ArtifactStore, bar: ProgressGroup): ArtifactStore 
     readPointer: (key, etag) => store.readPointer(key, etag),
     async openRelease(key, range) {
       const opened = await store.openRelease(key, range);
-      const part = bar.part(opened.size ?? 0);
+      // A resumed connection continues a transfer already counted in the total.
+      const part = bar.part(range ? 0 : (opened.size ?? 0));
       const counter = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
           part.advance(chunk.length);
