@@ -1,7 +1,7 @@
 // The artifact store on S3: GetObject for pointers (conditional on the ETag) and releases (streamed), errors a person can act on.
 import { GetObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { awsReason } from '../aws/aws-reason.js';
+import { awsReason, errorName, httpStatus } from '../aws/aws-reason.js';
 import { s3ClientSettings } from '../aws/client-config.js';
 import { ArtifactError, AwsError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -20,17 +20,6 @@ export interface S3StoreOptions {
 const maxPointerBytes = 64 * 1024;
 
 type ObjectRole = 'pointer' | 'release';
-
-function httpStatus(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null || !('$metadata' in error)) return undefined;
-  const metadata = error.$metadata;
-  if (typeof metadata !== 'object' || metadata === null || !('httpStatusCode' in metadata)) return undefined;
-  return typeof metadata.httpStatusCode === 'number' ? metadata.httpStatusCode : undefined;
-}
-
-function errorName(error: unknown): string | undefined {
-  return error instanceof Error ? error.name : undefined;
-}
 
 /** Turns an SDK failure (after its own retries) into the error and advice for the object it concerned. */
 function describeFailure(error: unknown, role: ObjectRole, bucket: string, key: string): Error {

@@ -1,17 +1,6 @@
 // What an S3 SDK failure was, for the publisher's decisions and messages: its HTTP status and error name.
-import { awsReason } from '../aws/aws-reason.js';
+import { awsReason, errorName, httpStatus } from '../aws/aws-reason.js';
 import { AwsError } from '../errors.js';
-
-function httpStatus(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null || !('$metadata' in error)) return undefined;
-  const metadata = error.$metadata;
-  if (typeof metadata !== 'object' || metadata === null || !('httpStatusCode' in metadata)) return undefined;
-  return typeof metadata.httpStatusCode === 'number' ? metadata.httpStatusCode : undefined;
-}
-
-function errorName(error: unknown): string | undefined {
-  return error instanceof Error ? error.name : undefined;
-}
 
 export function isNotFound(error: unknown): boolean {
   const name = errorName(error);
