@@ -2,27 +2,14 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { baseRelease, createDeployWorld, listTree, serviceRelease, type DeployWorld } from '../helpers/deploy-world.js';
+import { listTree, useDeployedWorld } from '../helpers/deploy-world.js';
 import { sha256, tarGz, type TestEntry } from '../helpers/archives.js';
 
-let world: DeployWorld;
+const deployed = useDeployedWorld();
 
-beforeAll(async () => {
-  world = await createDeployWorld();
-  await world.createLoadBalancer();
-  await world.release('base', 'b1', baseRelease('b1'));
-  await world.release('myapp', 'v1', serviceRelease('v1'));
-  const first = await runCli(['myapp', 'testing', '--root', world.root], world.env);
-  expect(first.exitCode).toBe(0);
-});
-
-afterAll(async () => {
-  await world.stop();
-});
-
-const escapeTarget = () => join(world.outside, 'pwned');
+const escapeTarget = () => join(deployed.world.outside, 'pwned');
 
 const cases: { name: string; entries: () => TestEntry[]; message: RegExp }[] = [
   {
@@ -38,14 +25,14 @@ const cases: { name: string; entries: () => TestEntry[]; message: RegExp }[] = [
   {
     name: 'a symlink escaping the release, then a file written through it',
     entries: () => [
-      { path: 'escape', type: 'symlink', linkpath: world.outside },
+      { path: 'escape', type: 'symlink', linkpath: deployed.world.outside },
       { path: 'escape/pwned', content: 'owned' },
     ],
     message: /escape/,
   },
   {
     name: 'a hardlink to a file outside the release',
-    entries: () => [{ path: 'passwd', type: 'hardlink', linkpath: join(world.outside, 'sentinel') }],
+    entries: () => [{ path: 'passwd', type: 'hardlink', linkpath: join(deployed.world.outside, 'sentinel') }],
     message: /passwd|hardlink|link/,
   },
   {
@@ -60,24 +47,24 @@ describe('hostile service releases', () => {
     it(`refuses ${testCase.name}`, async () => {
       const version = `evil${index}`;
       const tarball = tarGz([{ path: 'salt/config/states/top.sls', content: '' }, ...testCase.entries()]);
-      await world.publishBytes('myapp', version, tarball);
-      await world.promote('myapp', 'testing', { version, sha256: sha256(tarball) });
+      await deployed.world.publishBytes('myapp', version, tarball);
+      await deployed.world.promote('myapp', 'testing', { version, sha256: sha256(tarball) });
 
-      const result = await runCli(['myapp', 'testing', '--root', world.root, '--json'], { ...world.env, PULLDEPLOY_LB_REGISTER: 'true' });
+      const result = await runCli(['myapp', 'testing', '--root', deployed.world.root, '--json'], { ...deployed.world.env, PULLDEPLOY_LB_REGISTER: 'true' });
 
       expect(result.exitCode).toBe(4);
       const errorLine = JSON.parse(result.stderr.trim().split('\n').at(-1)!);
       expect(errorLine.level).toBe('error');
       expect(errorLine.msg).toMatch(testCase.message);
       expect(errorLine.exit_code).toBe(4);
-      expect(await readlink(join(world.root, 'srv/myapp/current'))).toBe('releases/v1');
-      expect(await readFile(join(world.root, 'srv/myapp/current/VERSION'), 'utf8')).toBe('v1\n');
-      expect(await readdir(join(world.root, 'srv/myapp/releases'))).toEqual(['v1']);
-      expect(await listTree(world.outside)).toEqual(['sentinel (9 bytes)']);
-      expect(await readFile(join(world.outside, 'sentinel'), 'utf8')).toBe('untouched');
+      expect(await readlink(join(deployed.world.root, 'srv/myapp/current'))).toBe('releases/v1');
+      expect(await readFile(join(deployed.world.root, 'srv/myapp/current/VERSION'), 'utf8')).toBe('v1\n');
+      expect(await readdir(join(deployed.world.root, 'srv/myapp/releases'))).toEqual(['v1']);
+      expect(await listTree(deployed.world.outside)).toEqual(['sentinel (9 bytes)']);
+      expect(await readFile(join(deployed.world.outside, 'sentinel'), 'utf8')).toBe('untouched');
       expect(existsSync(escapeTarget())).toBe(false);
-      expect(await world.registeredInstances()).toEqual([]);
-      const state = JSON.parse(await readFile(join(world.root, 'var/lib/pulldeploy/state.json'), 'utf8'));
+      expect(await deployed.world.registeredInstances()).toEqual([]);
+      const state = JSON.parse(await readFile(join(deployed.world.root, 'var/lib/pulldeploy/state.json'), 'utf8'));
       expect(state.last_run.failed_step).toBe('fetch');
     });
   }

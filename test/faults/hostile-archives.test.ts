@@ -5,34 +5,21 @@ import { existsSync } from 'node:fs';
 import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { paxRecord, releaseTarGz, sha256, tar, tarGz, type TestEntry } from '../helpers/archives.js';
 import { runCli } from '../helpers/cli.js';
-import { baseRelease, createDeployWorld, listTree, serviceRelease, type DeployWorld } from '../helpers/deploy-world.js';
+import { listTree, serviceRelease, useDeployedWorld } from '../helpers/deploy-world.js';
 
-let world: DeployWorld;
-
-beforeAll(async () => {
-  world = await createDeployWorld();
-  await world.createLoadBalancer();
-  await world.release('base', 'b1', baseRelease('b1'));
-  await world.release('myapp', 'v1', serviceRelease('v1'));
-  const first = await runCli(['myapp', 'testing', '--root', world.root], world.env);
-  expect(first.exitCode).toBe(0);
-});
-
-afterAll(async () => {
-  await world.stop();
-});
+const deployed = useDeployedWorld();
 
 /** From the incoming directory (srv/myapp/releases/.incoming-…/) up to the work directory holding root/ and outside/. */
 const upToWork = '../../../../..';
-const outsidePath = () => world.outside;
-const pwned = () => join(world.outside, 'pwned');
+const outsidePath = () => deployed.world.outside;
+const pwned = () => join(deployed.world.outside, 'pwned');
 
 /** Everything under the work directory except the agent's own state, which records each run. */
 async function treeOutsideState(): Promise<string[]> {
-  return (await listTree(world.work)).filter((line) => !line.startsWith('root/var/lib/pulldeploy/'));
+  return (await listTree(deployed.world.work)).filter((line) => !line.startsWith('root/var/lib/pulldeploy/'));
 }
 
 interface Refusal {
@@ -212,9 +199,9 @@ function tarballOf(archive: TestEntry[] | Buffer): Buffer {
 
 /** Publishes and promotes the release, runs a deploy, and answers the result with its last (JSON) error line. */
 async function deployRelease(version: string, tarball: Buffer) {
-  await world.publishBytes('myapp', version, tarball);
-  await world.promote('myapp', 'testing', { version, sha256: sha256(tarball) });
-  const result = await runCli(['myapp', 'testing', '--root', world.root, '--json'], { ...world.env, PULLDEPLOY_LB_REGISTER: 'true' });
+  await deployed.world.publishBytes('myapp', version, tarball);
+  await deployed.world.promote('myapp', 'testing', { version, sha256: sha256(tarball) });
+  const result = await runCli(['myapp', 'testing', '--root', deployed.world.root, '--json'], { ...deployed.world.env, PULLDEPLOY_LB_REGISTER: 'true' });
   const lastLine = result.stderr.trim().split('\n').at(-1) ?? '';
   return { result, lastLine: lastLine.startsWith('{') ? (JSON.parse(lastLine) as { level: string; msg: string; exit_code: number }) : undefined };
 }
@@ -232,13 +219,13 @@ describe('refused releases: exit 4, nothing written outside, no incoming dir, cu
       expect(lastLine?.msg).toMatch(testCase.message);
       // Nothing written anywhere: the whole work directory (root, outside) is as it was, the run's record aside.
       expect(await treeOutsideState()).toEqual(before);
-      expect(await readdir(join(world.root, 'srv/myapp/releases'))).toEqual(['v1']);
-      expect(await readFile(join(world.outside, 'sentinel'), 'utf8')).toBe('untouched');
+      expect(await readdir(join(deployed.world.root, 'srv/myapp/releases'))).toEqual(['v1']);
+      expect(await readFile(join(deployed.world.outside, 'sentinel'), 'utf8')).toBe('untouched');
       expect(existsSync(pwned())).toBe(false);
-      expect(await readlink(join(world.root, 'srv/myapp/current'))).toBe('releases/v1');
-      expect(await readFile(join(world.root, 'srv/myapp/current/VERSION'), 'utf8')).toBe('v1\n');
-      expect(await world.registeredInstances()).toEqual([]);
-      const state = JSON.parse(await readFile(join(world.root, 'var/lib/pulldeploy/state.json'), 'utf8'));
+      expect(await readlink(join(deployed.world.root, 'srv/myapp/current'))).toBe('releases/v1');
+      expect(await readFile(join(deployed.world.root, 'srv/myapp/current/VERSION'), 'utf8')).toBe('v1\n');
+      expect(await deployed.world.registeredInstances()).toEqual([]);
+      const state = JSON.parse(await readFile(join(deployed.world.root, 'var/lib/pulldeploy/state.json'), 'utf8'));
       expect(state.last_run).toMatchObject({ outcome: 'failed', failed_step: 'fetch', exit_code: 4 });
     });
   }
@@ -255,11 +242,11 @@ describe('accepted releases: what looks hostile but lands inside the release, ma
     const { result } = await deployRelease('suid', tarball);
 
     expect(result.exitCode).toBe(0);
-    const dir = join(world.root, 'srv/myapp/releases/suid');
+    const dir = join(deployed.world.root, 'srv/myapp/releases/suid');
     expect((await stat(join(dir, 'bin/suid-root'))).mode & 0o7777).toBe(0o755 & ~process.umask());
     expect((await stat(join(dir, 'bin/sgid'))).mode & 0o7777).toBe(0o755 & ~process.umask());
     expect((await stat(join(dir, 'bin'))).mode & 0o7000).toBe(0);
-    expect(await readlink(join(world.root, 'srv/myapp/current'))).toBe('releases/suid');
+    expect(await readlink(join(deployed.world.root, 'srv/myapp/current'))).toBe('releases/suid');
   });
 
   it('ends a name at a NUL, as every tar reader does: the junk after it is never a path', async () => {
@@ -268,14 +255,14 @@ describe('accepted releases: what looks hostile but lands inside the release, ma
       { path: `safe\0/${upToWork}/outside/pwned`, content: 'inside' },
       { path: 'pax-name', content: 'inside', pax: { path: `pax-safe\0/${upToWork}/outside/pwned` } },
     ]);
-    const before = (await listTree(world.outside)).sort();
+    const before = (await listTree(deployed.world.outside)).sort();
     const { result } = await deployRelease('nul', tarball);
 
     expect(result.exitCode).toBe(0);
-    const dir = join(world.root, 'srv/myapp/releases/nul');
+    const dir = join(deployed.world.root, 'srv/myapp/releases/nul');
     expect(await readFile(join(dir, 'safe'), 'utf8')).toBe('inside');
     expect(await readFile(join(dir, 'pax-safe'), 'utf8')).toBe('inside');
-    expect((await listTree(world.outside)).sort()).toEqual(before);
+    expect((await listTree(deployed.world.outside)).sort()).toEqual(before);
     expect(existsSync(pwned())).toBe(false);
   });
 
@@ -288,8 +275,8 @@ describe('accepted releases: what looks hostile but lands inside the release, ma
     const { result } = await deployRelease('global', tarball);
 
     expect(result.exitCode).toBe(0);
-    expect(await readFile(join(world.root, 'srv/myapp/releases/global/harmless'), 'utf8')).toBe('inside');
+    expect(await readFile(join(deployed.world.root, 'srv/myapp/releases/global/harmless'), 'utf8')).toBe('inside');
     expect(existsSync(pwned())).toBe(false);
-    expect((await lstat(join(world.root, 'srv/myapp/current'))).isSymbolicLink()).toBe(true);
+    expect((await lstat(join(deployed.world.root, 'srv/myapp/current'))).isSymbolicLink()).toBe(true);
   });
 });

@@ -8,7 +8,8 @@ import { CreateLoadBalancerCommand, DescribeLoadBalancersCommand } from '@aws-sd
 import { releaseTarGz } from './archives.js';
 import { motoElbClient, motoS3Client, runMotoInstance } from './moto-clients.js';
 import { startRecordingProxy, type RecordingProxy, type RecordingProxyOptions } from './recording-proxy.js';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { runCli } from './cli.js';
 import { startMetadataServer } from '../../scripts/servers/metadata-server.mjs';
 
 export interface DeployWorld {
@@ -171,4 +172,21 @@ export function serviceRelease(marker: string, extra: ReleaseFiles = {}): Releas
 
 export function baseRelease(marker: string): ReleaseFiles {
   return { 'states/top.sls': `# ${marker}\n`, 'pillar/top.sls': 'base: {}\n', 'grains/README': 'grains\n' };
+}
+
+/** One world for the whole test file, with a load balancer and `myapp v1` on `base b1` already deployed. */
+export function useDeployedWorld(): { world: DeployWorld } {
+  const holder = {} as { world: DeployWorld };
+  beforeAll(async () => {
+    holder.world = await createDeployWorld();
+    await holder.world.createLoadBalancer();
+    await holder.world.release('base', 'b1', baseRelease('b1'));
+    await holder.world.release('myapp', 'v1', serviceRelease('v1'));
+    const first = await runCli(['myapp', 'testing', '--root', holder.world.root], holder.world.env);
+    if (first.exitCode !== 0) throw new Error(`the first deploy failed (exit ${first.exitCode}):\n${first.stderr}`);
+  });
+  afterAll(async () => {
+    await holder.world.stop();
+  });
+  return holder;
 }
