@@ -4,11 +4,11 @@
 // exit), before anything changes.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cliCommand, runCli, type CliResult } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { baseRelease, createDeployWorld, listTree, serviceRelease, type DeployWorld } from '../helpers/deploy-world.js';
 import { mountTmpfs } from '../helpers/tmpfs.js';
 
@@ -274,13 +274,27 @@ describe('a bad environment', () => {
   });
 });
 
+/**
+ * The single binary, copied where the unprivileged user can run it: the checkout may sit below a directory
+ * only root can enter (a mktemp -d), and the JS build needs the checkout's node_modules.
+ */
+async function binaryForNobody(): Promise<string> {
+  const built = resolvePath(process.env.PULLDEPLOY_TEST_BIN ?? join(import.meta.dirname, '..', '..', 'dist', 'pulldeploy-linux-x64'));
+  if (!existsSync(built)) throw new Error(`${built} is missing: run "npm run build" first (npm test does)`);
+  const dir = await mkdtemp(join(tmpdir(), 'pulldeploy-nobody-'));
+  await chmod(dir, 0o755);
+  const copy = join(dir, 'pulldeploy');
+  await copyFile(built, copy);
+  await chmod(copy, 0o755);
+  return copy;
+}
+
 /** Runs the CLI as the unprivileged user, with only what it needs in its environment. */
-function runAsNobody(args: string[]): Promise<CliResult> {
-  const [program = '', ...prefix] = cliCommand();
+async function runAsNobody(args: string[]): Promise<CliResult> {
+  const program = await binaryForNobody();
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    // Absolute, since the child starts in / (PULLDEPLOY_TEST_BIN may be relative to the checkout).
-    const child = spawn(resolvePath(program), [...prefix, ...args], {
+    const child = spawn(program, args, {
       uid: nobody,
       gid: nobody,
       cwd: '/',
@@ -292,6 +306,9 @@ function runAsNobody(args: string[]): Promise<CliResult> {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
-    child.once('close', (exitCode) => resolve({ exitCode, stdout, stderr, durationMs: Date.now() - started }));
+    child.once('close', (exitCode) => {
+      void rm(dirname(program), { recursive: true, force: true });
+      resolve({ exitCode, stdout, stderr, durationMs: Date.now() - started });
+    });
   });
 }
