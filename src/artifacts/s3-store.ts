@@ -3,10 +3,12 @@ import { GetObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sd
 import { Readable } from 'node:stream';
 import { awsReason, errorName, httpStatus } from '../aws/aws-reason.js';
 import { s3ClientSettings } from '../aws/client-config.js';
-import { ArtifactError, AwsError } from '../errors.js';
+import { AwsError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { s3Url } from './pointer.js';
-import { ReleaseChangedError, type ArtifactStore, type PointerRead, type ReleaseBody } from './store.js';
+import { readPointerText } from './pointer-body.js';
+import { describeS3ReadFailure, type S3ObjectRole } from './s3-read-failure.js';
+import type { ArtifactStore, PointerRead, ReleaseBody } from './store.js';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -16,37 +18,9 @@ export interface S3StoreOptions {
   client?: S3Client;
 }
 
-/** A pointer is a few hundred bytes of JSON; anything far larger is not a pointer and is not read into memory. */
-const maxPointerBytes = 64 * 1024;
-
-type ObjectRole = 'pointer' | 'release';
-
 /** Turns an SDK failure (after its own retries) into the error and advice for the object it concerned. */
-function describeFailure(error: unknown, role: ObjectRole, bucket: string, key: string): Error {
-  const url = s3Url(bucket, key);
-  const name = errorName(error);
-  const status = httpStatus(error);
-  if (name === 'NoSuchBucket') {
-    return new AwsError(`bucket "${bucket}" does not exist (reading ${url}): check the bucket name in the configuration`, { cause: error });
-  }
-  if (name === 'NoSuchKey' || status === 404) {
-    return role === 'pointer'
-      ? new ArtifactError(`pointer ${url} not found: has the release been promoted?`, { cause: error })
-      : new ArtifactError(`release ${url} not found: was it published?`, { cause: error });
-  }
-  if (name === 'AccessDenied' || status === 403) {
-    return new AwsError(
-      `access denied reading ${url}: the instance's IAM role needs s3:GetObject on arn:aws:s3:::${bucket}/${key} ` +
-        `and s3:ListBucket on arn:aws:s3:::${bucket} (without ListBucket, S3 also answers "access denied" for a missing key)`,
-      { cause: error },
-    );
-  }
-  if (name === 'PreconditionFailed' || status === 412) {
-    return new ReleaseChangedError(`${role} ${url} changed while it was being read (its ETag no longer matches): releases must never be overwritten`, {
-      cause: error,
-    });
-  }
-  return new AwsError(`cannot read ${url}: ${awsReason(error)}`, { cause: error });
+function describeFailure(error: unknown, role: S3ObjectRole, bucket: string, key: string): Error {
+  return describeS3ReadFailure({ code: errorName(error), status: httpStatus(error), reason: awsReason(error), cause: error }, role, bucket, key);
 }
 
 function isNotModified(error: unknown): boolean {
@@ -56,27 +30,6 @@ function isNotModified(error: unknown): boolean {
 function bodyStream(response: GetObjectCommandOutput, url: string): Readable {
   if (response.Body instanceof Readable) return response.Body;
   throw new AwsError(`cannot read ${url}: the S3 client returned no readable body`);
-}
-
-/** Reads a whole pointer body, refusing one larger than any pointer could be before it is all in memory. */
-async function readPointerText(body: Readable, url: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  try {
-    for await (const chunk of body) {
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-      length += buffer.length;
-      if (length > maxPointerBytes) {
-        body.destroy();
-        throw new ArtifactError(`pointer ${url} is over ${maxPointerBytes} bytes, too large to be a pointer: republish it with "pulldeploy promote"`);
-      }
-      chunks.push(buffer);
-    }
-  } catch (error) {
-    if (error instanceof ArtifactError) throw error;
-    throw new AwsError(`cannot read ${url}: ${awsReason(error)}`, { cause: error });
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function createS3Store(options: S3StoreOptions): ArtifactStore {
