@@ -1,7 +1,6 @@
 // Configuration: defaults < YAML file < PULLDEPLOY_* environment < flags, every problem reported at once.
 import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError, UsageError } from '../errors.js';
 import {
   configFromValues,
@@ -74,6 +73,9 @@ async function readConfigFile(path: string, required: boolean): Promise<{ path: 
     const reason = (code !== undefined ? reasons[code] : undefined) ?? String(error);
     throw new ConfigError(path, [`cannot read it: ${reason}`]);
   }
+  // The YAML parser is loaded only when there is a file to parse: a timer's check on a host configured by the
+  // environment alone does without it.
+  const { parse: parseYaml } = await import('yaml');
   try {
     const data: unknown = parseYaml(text) ?? {};
     return { path, data };

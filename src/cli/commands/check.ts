@@ -1,7 +1,6 @@
 // `pulldeploy check`: for timers and cron; deploys only when a pointer moved or the last run failed.
 import { check } from '../../check.js';
 import { ExitCode, UsageError } from '../../errors.js';
-import { formatPlan } from '../../plan.js';
 import type { Command } from '../commands.js';
 import { loadCommandContext } from '../context.js';
 import { commonOptionsHelp, parseCommandLine, parseSeconds } from '../options.js';
@@ -52,7 +51,11 @@ export const checkCommand: Command = {
       if (values['dry-run']) io.stdout.write(`${outcome.summary}: nothing to deploy\n`);
       else context.logger.verbose(outcome.summary);
     }
-    else if (outcome.action === 'planned') io.stdout.write(`would deploy: ${outcome.reason}\n${formatPlan(outcome.plan)}`);
+    else if (outcome.action === 'planned') {
+      // The plan's formatting is needed only for --dry-run; a timer's check does not load it.
+      const { formatPlan } = await import('../../plan.js');
+      io.stdout.write(`would deploy: ${outcome.reason}\n${formatPlan(outcome.plan)}`);
+    }
     else context.logger.info(`deployed ${outcome.run.grains?.service_name ?? 'service'} ${outcome.run.versions.service?.current ?? '?'}`);
     return ExitCode.ok;
   },
