@@ -8,6 +8,15 @@ import { createServer } from 'node:http';
  * @property {string} region e.g. us-east-1
  * @property {string | undefined} [asgName] the aws:autoscaling:groupName tag; undefined = metadata tags not enabled (404)
  * @property {boolean} [requireToken] IMDSv2 only (default true); false also answers token-less IMDSv1 GETs
+ * @property {InstanceProfile} [instanceProfile] the IAM role attached to the instance and its keys; undefined = none (404)
+ */
+
+/**
+ * @typedef {object} InstanceProfile
+ * @property {string} role
+ * @property {string} accessKeyId
+ * @property {string} secretAccessKey
+ * @property {string} token
  */
 
 /**
@@ -27,6 +36,7 @@ import { createServer } from 'node:http';
 
 const tokenPath = '/latest/api/token';
 const tagPath = '/latest/meta-data/tags/instance/aws:autoscaling:groupName';
+const credentialsPath = '/latest/meta-data/iam/security-credentials/';
 
 /**
  * @param {MetadataServerOptions} options
@@ -46,6 +56,20 @@ export async function startMetadataServer(options) {
     if (path === '/latest/meta-data/placement/region') return options.region;
     if (path === '/latest/meta-data/placement/availability-zone') return `${options.region}a`;
     if (path === tagPath) return asgName;
+    const profile = options.instanceProfile;
+    if (profile !== undefined && path === credentialsPath) return profile.role;
+    if (profile !== undefined && path === credentialsPath + profile.role) {
+      const expiration = new Date(Date.now() + 6 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+      return JSON.stringify({
+        Code: 'Success',
+        LastUpdated: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        Type: 'AWS-HMAC',
+        AccessKeyId: profile.accessKeyId,
+        SecretAccessKey: profile.secretAccessKey,
+        Token: profile.token,
+        Expiration: expiration,
+      });
+    }
     return undefined;
   };
 

@@ -1,0 +1,184 @@
+// Pointer reads with a signed GET of their own, against moto and against a loopback server that fails on purpose.
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { createLightPointerReader } from '../../../src/artifacts/light-s3-pointer-reader.js';
+import { pointerKey } from '../../../src/artifacts/pointer.js';
+import { s3ObjectUrls } from '../../../src/aws/s3-object-url.js';
+import { createSignedGet, type SignedGetOptions } from '../../../src/aws/signed-get.js';
+import { ArtifactError, AwsError, ExitCode, isPulldeployError } from '../../../src/errors.js';
+import { failure } from '../../helpers/failure.js';
+import { motoS3Client } from '../../helpers/moto-clients.js';
+
+const bucket = `pulldeploy-light-${randomBytes(4).toString('hex')}`;
+const pointerText = JSON.stringify({ version: '1.0', sha256: 'ab'.repeat(32) });
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+function reader(endpoint: string, name = bucket, options: Partial<SignedGetOptions> = {}) {
+  const objectUrl = s3ObjectUrls(name, 'us-east-1', { AWS_ENDPOINT_URL: endpoint });
+  if (objectUrl === undefined) throw new Error('no address for a custom endpoint');
+  const get = createSignedGet({ region: 'us-east-1', service: 's3', credentials: async () => credentials, retryBaseDelayMs: 1, ...options });
+  return createLightPointerReader({ bucket: name, objectUrl, get });
+}
+
+function exitCodeOf(error: Error): number | undefined {
+  return isPulldeployError(error) ? error.exitCode : undefined;
+}
+
+describe('light pointer reader against moto', () => {
+  const key = pointerKey('deploy', 'myapp', 'testing');
+  const spacedKey = 'deploy/my app+1/testing/current';
+  let putEtag: string | undefined;
+
+  beforeAll(async () => {
+    const admin = motoS3Client();
+    await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+    putEtag = (await admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: pointerText }))).ETag;
+    await admin.send(new PutObjectCommand({ Bucket: bucket, Key: spacedKey, Body: pointerText }));
+    await admin.send(new PutObjectCommand({ Bucket: bucket, Key: pointerKey('deploy', 'huge', 'testing'), Body: 'x'.repeat(70_000) }));
+    admin.destroy();
+  });
+
+  it('reads a pointer with its ETag', async () => {
+    expect(await reader(inject('motoUrl'))(key)).toEqual({ status: 'found', text: pointerText, etag: putEtag });
+  });
+
+  it('answers "unchanged" to a conditional read with the current ETag', async () => {
+    expect(await reader(inject('motoUrl'))(key, putEtag)).toEqual({ status: 'unchanged' });
+  });
+
+  it('reads the pointer again when the stored ETag is stale', async () => {
+    const read = await reader(inject('motoUrl'))(key, '"0123456789abcdef0123456789abcdef"');
+    expect(read).toEqual({ status: 'found', text: pointerText, etag: putEtag });
+  });
+
+  it('escapes each segment of a key', async () => {
+    expect(await reader(inject('motoUrl'))(spacedKey)).toMatchObject({ status: 'found', text: pointerText });
+  });
+
+  it('reports a missing pointer as an artifact error (exit 4)', async () => {
+    const error = await failure(reader(inject('motoUrl'))(pointerKey('deploy', 'myapp', 'staging')));
+    expect(error).toBeInstanceOf(ArtifactError);
+    expect(exitCodeOf(error)).toBe(ExitCode.artifact);
+    expect(error.message).toBe(`pointer s3://${bucket}/deploy/myapp/staging/current not found: has the release been promoted?`);
+  });
+
+  it('reports a missing bucket as an AWS error naming it (exit 6)', async () => {
+    const missing = `${bucket}-missing`;
+    const error = await failure(reader(inject('motoUrl'), missing)(key));
+    expect(error).toBeInstanceOf(AwsError);
+    expect(exitCodeOf(error)).toBe(ExitCode.aws);
+    expect(error.message).toBe(
+      `bucket "${missing}" does not exist (reading s3://${missing}/${key}): check the bucket name in the configuration`,
+    );
+  });
+
+  it('refuses a pointer too large to be one', async () => {
+    const error = await failure(reader(inject('motoUrl'))(pointerKey('deploy', 'huge', 'testing')));
+    expect(error).toBeInstanceOf(ArtifactError);
+    expect(error.message).toBe(
+      `pointer s3://${bucket}/deploy/huge/testing/current is over 65536 bytes, too large to be a pointer: republish it with "pulldeploy promote"`,
+    );
+  });
+});
+
+describe('light pointer reader against a failing server', () => {
+  let server: Server;
+  let endpoint: string;
+  let seen: IncomingMessage[];
+  let respond: (request: IncomingMessage, response: ServerResponse, attempt: number) => void;
+
+  beforeEach(async () => {
+    seen = [];
+    server = createServer((request, response) => {
+      seen.push(request);
+      respond(request, response, seen.length);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    endpoint = `http://127.0.0.1:${address.port}`;
+  });
+
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  function answerError(response: ServerResponse, status: number, code: string, message: string): void {
+    response.writeHead(status, { 'content-type': 'application/xml' });
+    response.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+  }
+
+  const key = 'deploy/myapp/testing/current';
+
+  it('signs a path-style GET with SigV4 and asks for the body only when the ETag moved', async () => {
+    respond = (_request, response) => response.writeHead(304).end();
+    expect(await reader(endpoint, 'fleet')(key, '"abc"')).toEqual({ status: 'unchanged' });
+    const [request] = seen;
+    expect(request?.method).toBe('GET');
+    expect(request?.url).toBe('/fleet/deploy/myapp/testing/current');
+    expect(request?.headers['if-none-match']).toBe('"abc"');
+    expect(request?.headers['x-amz-content-sha256']).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(request?.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
+    expect(request?.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=test\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=host;if-none-match;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+    );
+  });
+
+  it('explains access denied with the IAM permissions needed (exit 6)', async () => {
+    respond = (_request, response) => answerError(response, 403, 'AccessDenied', 'Access Denied');
+    const error = await failure(reader(endpoint, 'fleet')(key));
+    expect(error).toBeInstanceOf(AwsError);
+    expect(exitCodeOf(error)).toBe(ExitCode.aws);
+    expect(error.message).toBe(
+      'access denied reading s3://fleet/deploy/myapp/testing/current: the instance\'s IAM role needs s3:GetObject on ' +
+        'arn:aws:s3:::fleet/deploy/myapp/testing/current and s3:ListBucket on arn:aws:s3:::fleet ' +
+        '(without ListBucket, S3 also answers "access denied" for a missing key)',
+    );
+    expect(seen).toHaveLength(1);
+  });
+
+  it('retries server errors and throttling, then reads the pointer', async () => {
+    respond = (_request, response, attempt) => {
+      if (attempt === 1) answerError(response, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+      else if (attempt === 2) answerError(response, 429, 'SlowDown', 'Please reduce your request rate.');
+      else response.writeHead(200, { etag: '"def"' }).end(pointerText);
+    };
+    expect(await reader(endpoint, 'fleet')(key)).toEqual({ status: 'found', text: pointerText, etag: '"def"' });
+    expect(seen).toHaveLength(3);
+  });
+
+  it('gives up after five attempts and reports the service message (exit 6)', async () => {
+    respond = (_request, response) => answerError(response, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+    const error = await failure(reader(endpoint, 'fleet')(key));
+    expect(error).toBeInstanceOf(AwsError);
+    expect(exitCodeOf(error)).toBe(ExitCode.aws);
+    expect(error.message).toBe('cannot read s3://fleet/deploy/myapp/testing/current: InternalError: We encountered an internal error. Please try again.');
+    expect(seen).toHaveLength(5);
+  });
+
+  it('retries a dropped connection, then reports it (exit 6)', async () => {
+    respond = (request) => request.socket.destroy();
+    const error = await failure(reader(endpoint, 'fleet', { maxAttempts: 3 })(key));
+    expect(error).toBeInstanceOf(AwsError);
+    expect(error.message).toBe('cannot read s3://fleet/deploy/myapp/testing/current: socket hang up');
+    expect(seen).toHaveLength(3);
+  });
+
+  it('gives up on a server that accepts the request but never answers', async () => {
+    respond = () => undefined;
+    const error = await failure(reader(endpoint, 'fleet', { maxAttempts: 2, readTimeoutMs: 100 })(key));
+    expect(error).toBeInstanceOf(AwsError);
+    expect(error.message).toBe(`cannot read s3://fleet/deploy/myapp/testing/current: no data from ${new URL(endpoint).host} for 100 ms`);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('names the status when an error carries no S3 error document', async () => {
+    respond = (_request, response) => response.writeHead(400).end();
+    const error = await failure(reader(endpoint, 'fleet')(key));
+    expect(error.message).toBe('cannot read s3://fleet/deploy/myapp/testing/current: HTTP 400');
+  });
+});
