@@ -163,3 +163,61 @@ describe('extractTar: limits', () => {
     await expect(lstat(join(dir, 'big'))).rejects.toThrow(/ENOENT/);
   });
 });
+
+describe('extractTar: the writer, several entries at once', () => {
+  it('writes hundreds of files of every size in flight at once, each whole, with the mtime the archive records', async () => {
+    const entries: TestEntry[] = Array.from({ length: 300 }, (_, index) => ({
+      path: `d${index % 7}/f${index}`,
+      // Sizes from empty to 96 KiB, deterministic, far more bytes in all than the writer keeps in flight.
+      content: Buffer.alloc((index * 7919) % (96 * 1024), String.fromCharCode(97 + (index % 26))),
+    }));
+    const result = await extractTar(streamOf(tar(entries), 64 * 1024), dir, new EntryPolicy({ maxBytes: 100_000_000, maxEntries: 1_000 }));
+
+    expect(result.entries).toBe(300);
+    for (const entry of entries) {
+      const onDisk = await readFile(join(dir, entry.path));
+      expect(onDisk.equals(entry.content as Buffer), entry.path).toBe(true);
+    }
+    expect((await stat(join(dir, 'd3/f10'))).mtimeMs).toBe(1_700_000_000_000);
+  });
+
+  it('reads archives made with "tar -C dir ." (entries under "./")', async () => {
+    const archive = tar([
+      { path: './', type: 'directory' },
+      { path: './app/', type: 'directory' },
+      { path: './app/run', content: 'x' },
+    ]);
+    await expect(extractTar(streamOf(archive), dir, new EntryPolicy(limits))).resolves.toEqual({ entries: 3, bytes: 1 });
+    expect(await readFile(join(dir, 'app/run'), 'utf8')).toBe('x');
+  });
+
+  it('replaces a file named twice by a new file, leaving a hardlink made to the first one as it was', async () => {
+    const archive = tar([
+      { path: 'a', content: 'first' },
+      { path: 'b', type: 'hardlink', linkpath: 'a' },
+      { path: 'a', content: 'second' },
+    ]);
+    await extractTar(streamOf(archive), dir, new EntryPolicy(limits));
+    expect(await readFile(join(dir, 'a'), 'utf8')).toBe('second');
+    expect(await readFile(join(dir, 'b'), 'utf8')).toBe('first');
+  });
+
+  it('refuses a file in place of a directory that already holds entries', async () => {
+    const archive = tar([{ path: 'conf/app.yaml', content: 'x' }, { path: 'conf', content: 'not a directory' }]);
+    expect(await refusal(archive)).toBe('refusing entry "conf": it would replace a directory that holds other entries of the archive');
+    expect(await readFile(join(dir, 'conf/app.yaml'), 'utf8')).toBe('x');
+  });
+
+  it('ends with the stream\'s own error when the download breaks in the middle of a file, once every write has stopped', async () => {
+    const archive = tar([{ path: 'big', content: Buffer.alloc(200_000, 'x') }]);
+    const broken = new Error('connection reset by the test');
+    const stream = Readable.from(
+      (async function* () {
+        yield archive.subarray(0, 100_000);
+        throw broken;
+      })(),
+    );
+    await expect(extractTar(stream, dir, new EntryPolicy(limits))).rejects.toBe(broken);
+    expect((await stat(join(dir, 'big'))).size).toBeLessThan(200_000);
+  });
+});
