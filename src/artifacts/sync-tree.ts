@@ -1,6 +1,13 @@
-// Flushes a freshly extracted tree to disk (every file, then every directory) so a rename never publishes half-written data.
+// Flushes a freshly extracted tree to disk so a rename never publishes half-written data: one syncfs(2) of its file
+// system (coreutils `sync --file-system`), or, where that command is missing, every file and then every directory.
+//
+// One syncfs is one journal commit for the whole tree; an fsync per file is one each (8 % of a 256 MB pull here).
+// It also flushes what other processes wrote to the same file system, which costs them nothing but time.
+import { execFile } from 'node:child_process';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { StepError, errorCode } from '../errors.js';
 
 /** Files flushed at once: enough to keep the disk queue busy without running out of file descriptors. */
 const parallelSyncs = 16;
@@ -29,8 +36,22 @@ async function listForSync(root: string): Promise<string[]> {
   return paths;
 }
 
-/** Resolves once every file and directory under `root` is on disk; all are done before it returns. */
+/** Resolves once every file and directory under `root` is on disk. */
 export async function syncTree(root: string): Promise<void> {
+  try {
+    await promisify(execFile)('sync', ['--file-system', root]);
+    return;
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') {
+      const reason = (error as { stderr?: string }).stderr?.trim() || (error as Error).message;
+      throw new StepError(`cannot flush ${root} to disk (sync --file-system): ${reason}`, { cause: error });
+    }
+  }
+  await syncEachPath(root);
+}
+
+/** fsyncs every file and directory under `root`, several at once; all are done before it returns. */
+async function syncEachPath(root: string): Promise<void> {
   const paths = await listForSync(root);
   let next = 0;
   const worker = async (): Promise<void> => {
