@@ -218,6 +218,9 @@ async function buildBinary(/** @type {string} */ work, /** @type {Target} */ tar
       useCodeCache: target.codeCache,
       // A root-run agent takes no Node options from its environment (NODE_OPTIONS=--require … would run any file).
       execArgvExtension: 'none',
+      // A young generation of 1 MB semi-spaces instead of V8's default 16–32 MB: streamed releases make short-lived
+      // garbage in bursts, which then stays resident. Peak RSS of a 1 GB deploy measured 241 → 174 MB, speed unchanged.
+      execArgv: ['--max-semi-space-size=1'],
     }),
   );
   await runAsync(hostNode, ['--experimental-sea-config', seaConfig]);
