@@ -18,8 +18,9 @@ interface CloudConfig {
 const readShellVariant = () => readFile(join(examples, 'user-data.sh'), 'utf8');
 const readYamlVariant = async () => parse(await readFile(join(examples, 'user-data.yaml'), 'utf8')) as CloudConfig;
 
-/** A stand-in for the binary: records how it was run. */
-const fakeBinary = (tag: string) => Buffer.from(`#!/bin/sh\n# ${tag}\necho "$*" >> "$PULLDEPLOY_RUNS"\n`);
+/** A stand-in for the binary: records how it was run (its arguments, and the malloc arena limit when one is set). */
+const fakeBinary = (tag: string) =>
+  Buffer.from(`#!/bin/sh\n# ${tag}\necho "$*\${MALLOC_ARENA_MAX:+ [MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX]}" >> "$PULLDEPLOY_RUNS"\n`);
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** Fetches from a local store: aws s3 cp s3://B/K, curl … --output F https://H/P. Both log their arguments. */
@@ -128,7 +129,7 @@ for (const [name, bootstrap] of Object.entries(variants)) {
       const config = join(dir, 'etc/pulldeploy/config.yaml');
       expect(await readFile(config, 'utf8')).toBe('bucket: my-releases\n');
       expect((await stat(config)).mode & 0o777).toBe(0o644);
-      expect(await readRuns()).toEqual(['--version', 'myapp testing -v']);
+      expect(await readRuns()).toEqual(['--version', 'myapp testing -v [MALLOC_ARENA_MAX=2]']);
     });
 
     it('over HTTPS: curl fails on HTTP errors and refuses to leave https', async () => {
@@ -141,7 +142,7 @@ for (const [name, bootstrap] of Object.entries(variants)) {
       expect(fetch).toContain("--proto =https");
       expect(fetch).toMatch(/ https:\/\/downloads\.example\.com\/pulldeploy\/0\.1\.0\/pulldeploy-linux-x64$/);
       expect(await readFile(installed())).toEqual(binary);
-      expect(await readRuns()).toEqual(['--version', 'myapp testing -v']);
+      expect(await readRuns()).toEqual(['--version', 'myapp testing -v [MALLOC_ARENA_MAX=2]']);
     });
 
     it('on arm64: fetches and checks the arm64 binary', async () => {

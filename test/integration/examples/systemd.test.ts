@@ -102,7 +102,7 @@ describe('examples/systemd/pulldeploy-firstboot.service', () => {
     for (const key of ['LockPersonality', 'RestrictRealtime']) expect(service[key]).toEqual(['yes']);
     expect(service.SystemCallArchitectures).toEqual(['native']);
     expect(service.UMask).toEqual(['0022']);
-    expect(service.Environment).toEqual(['NODE_OPTIONS=']);
+    expect(service.Environment).toEqual(['NODE_OPTIONS=', 'MALLOC_ARENA_MAX=2']);
     // These would break what a deploy legitimately does (install packages, write /etc, setuid tools, Node's JIT).
     for (const key of ['ProtectSystem', 'PrivateTmp', 'PrivateDevices', 'NoNewPrivileges', 'MemoryDenyWriteExecute', 'ProtectHostname', 'User']) {
       expect(service[key]).toBeUndefined();
