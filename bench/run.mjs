@@ -23,7 +23,7 @@ const usage = `usage: npm run bench [-- OPTIONS]
   --only LIST        comma-separated: startup,check,noop,fleet,pull,memory
   --agents N         fleet size (default 50, 20 with --quick)
   --alternatives L   pipeline alternatives measured beside the pull: "none", "all", or comma-separated
-                     ids from bench/pipelines/variants.mjs (default: gunzip,parallel-fsync,parallel-syncfs,gate-tar-syncfs;
+                     ids from bench/pipelines/variants.mjs (default: gunzip,agent-extract,agent-extract-syncfs,gate-tar-syncfs;
                      none with --quick)
   --out FILE         where the JSON goes (default bench/results.json)
 

@@ -13,7 +13,7 @@ import { EntryPolicy } from '../../dist/js/artifacts/entry-policy.js';
 import { extractTar } from '../../dist/js/artifacts/extract.js';
 import { fetchRelease } from '../../dist/js/artifacts/fetch-release.js';
 import { createS3Store } from '../../dist/js/artifacts/s3-store.js';
-import { syncTree } from '../../dist/js/artifacts/sync-tree.js';
+import { syncEachPath } from '../../dist/js/artifacts/sync-tree.js';
 import { createLogger } from '../../dist/js/log/logger.js';
 import { TarWalker, patchHeaderMode } from './tar-walker.mjs';
 
@@ -272,7 +272,7 @@ async function syncDirectories(root) {
   }
 }
 
-const syncs = { none: async () => undefined, tree: syncTree, syncfs: syncFilesystem, dirs: syncDirectories };
+const syncs = { none: async () => undefined, tree: syncEachPath, syncfs: syncFilesystem, dirs: syncDirectories };
 
 /**
  * The alternatives, by id: what extracts, how the tree is flushed, and a label for the table.
@@ -282,25 +282,25 @@ export const variants = {
   'download': { label: 'download + sha256, nothing else', sink: 'none', gunzip: false, sync: 'none' },
   'gunzip': { label: 'download + sha256 + gunzip, no extraction (the floor)', sink: 'none', gunzip: true, sync: 'none' },
   'node-tar': { label: 'node-tar without the policy, no fsync', sink: 'node-tar', gunzip: true, sync: 'none' },
-  'agent-extract': { label: "the agent's extract (node-tar + policy), no fsync", sink: 'product-extract', gunzip: true, sync: 'none' },
+  'agent-extract': { label: "the agent's extract (node-tar's parser + policy + parallel writes), no flush", sink: 'product-extract', gunzip: true, sync: 'none' },
   'agent-extract-fsync': { label: "the agent's extract, fsync per file", sink: 'product-extract', gunzip: true, sync: 'tree' },
   'agent-extract-syncfs': { label: "the agent's extract, one syncfs", sink: 'product-extract', gunzip: true, sync: 'syncfs' },
   'tar': { label: 'spawned GNU tar without the policy, no fsync', sink: 'tar-spawn', gunzip: true, sync: 'none' },
   'gate-tar': { label: 'policy gate → spawned GNU tar, no fsync', sink: 'gated-tar', gunzip: true, sync: 'none' },
   'gate-tar-syncfs': { label: 'policy gate → spawned GNU tar, one syncfs', sink: 'gated-tar', gunzip: true, sync: 'syncfs' },
-  'writer': { label: 'tar reader + policy + fs writes one at a time, no fsync', sink: 'own-writer', gunzip: true, sync: 'none' },
-  'writer-fsync': { label: 'tar reader + policy + fs writes one at a time, fsync per file', sink: 'own-writer', gunzip: true, sync: 'tree' },
-  'writer-syncfs': { label: 'tar reader + policy + fs writes one at a time, one syncfs', sink: 'own-writer', gunzip: true, sync: 'syncfs' },
-  'parallel': { label: 'tar reader + policy + parallel fs writes, no fsync', sink: 'parallel-writer', gunzip: true, sync: 'none' },
-  'parallel-fsync': { label: 'tar reader + policy + parallel fs writes, fsync per file', sink: 'parallel-writer', gunzip: true, sync: 'tree' },
-  'parallel-syncfs': { label: 'tar reader + policy + parallel fs writes, one syncfs', sink: 'parallel-writer', gunzip: true, sync: 'syncfs' },
+  'writer': { label: 'own tar reader + policy + fs writes one at a time, no fsync', sink: 'own-writer', gunzip: true, sync: 'none' },
+  'writer-fsync': { label: 'own tar reader + policy + fs writes one at a time, fsync per file', sink: 'own-writer', gunzip: true, sync: 'tree' },
+  'writer-syncfs': { label: 'own tar reader + policy + fs writes one at a time, one syncfs', sink: 'own-writer', gunzip: true, sync: 'syncfs' },
+  'parallel': { label: 'own tar reader + policy + parallel fs writes, no fsync', sink: 'parallel-writer', gunzip: true, sync: 'none' },
+  'parallel-fsync': { label: 'own tar reader + policy + parallel fs writes, fsync per file', sink: 'parallel-writer', gunzip: true, sync: 'tree' },
+  'parallel-syncfs': { label: 'own tar reader + policy + parallel fs writes, one syncfs', sink: 'parallel-writer', gunzip: true, sync: 'syncfs' },
   'parallel-fsync-early': {
-    label: 'tar reader + policy + parallel fs writes, each file fsynced as it closes',
+    label: 'own tar reader + policy + parallel fs writes, each file fsynced as it closes',
     sink: 'parallel-writer-fsync-on-close',
     gunzip: true,
     sync: 'dirs',
   },
-  'agent-fetch': { label: "the agent's fetchRelease as shipped (node-tar + policy, fsync per file)", agentFetch: true },
+  'agent-fetch': { label: "the agent's fetchRelease as shipped (extract, one syncfs)", agentFetch: true },
 };
 
 /** Runs one variant: GetObject (signed, like the agent) → sha256 → [gunzip →] sink, then the flush. Returns the digest. */

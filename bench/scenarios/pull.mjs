@@ -9,7 +9,7 @@ import { figureRow } from '../lib/report.mjs';
 import { bucket } from '../lib/world.mjs';
 
 /** The alternatives measured beside the agent by default; `--alternatives all` runs every one in bench/pipelines/variants.mjs. */
-export const defaultAlternatives = ['gunzip', 'parallel-fsync', 'parallel-syncfs', 'gate-tar-syncfs'];
+export const defaultAlternatives = ['gunzip', 'agent-extract', 'agent-extract-syncfs', 'gate-tar-syncfs'];
 /** Sides run between two baseline runs: each side is compared with a baseline run next to it. */
 const sidesPerGroup = 2;
 
