@@ -27,6 +27,20 @@ export function describeS3ReadFailure(failure: S3ReadFailure, role: S3ObjectRole
       ? new ArtifactError(`pointer ${url} not found: has the release been promoted?`, { cause })
       : new ArtifactError(`release ${url} not found: was it published?`, { cause });
   }
+  // 403s that are not about the policy: said apart, or the advice would send a person to IAM for a clock or a key.
+  if (code === 'RequestTimeTooSkewed') {
+    return new AwsError(
+      `S3 refused the request to read ${url}: this machine's clock is more than 15 minutes off (${failure.reason}); ` +
+        'check its time synchronisation (chronyc tracking, timedatectl) and run again',
+      { cause },
+    );
+  }
+  if (code === 'SignatureDoesNotMatch' || code === 'InvalidAccessKeyId' || code === 'ExpiredToken' || code === 'InvalidToken') {
+    return new AwsError(
+      `S3 refused the credentials reading ${url} (${failure.reason}): check the AWS keys or instance profile this machine uses`,
+      { cause },
+    );
+  }
   if (code === 'AccessDenied' || status === 403) {
     return new AwsError(
       `access denied reading ${url}: the instance's IAM role needs s3:GetObject on arn:aws:s3:::${bucket}/${key} ` +

@@ -141,6 +141,23 @@ describe('light pointer reader against a failing server', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('tells a clock that is off, and refused keys, apart from a missing IAM permission (exit 6)', async () => {
+    respond = (_request, response) =>
+      answerError(response, 403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
+    const skewed = await failure(reader(endpoint, 'fleet')(key));
+    expect(exitCodeOf(skewed)).toBe(ExitCode.aws);
+    expect(skewed.message).toMatch(
+      /^S3 refused the request to read s3:\/\/fleet\/deploy\/myapp\/testing\/current: this machine's clock is more than 15 minutes off \(.*too large.*\); check its time synchronisation/,
+    );
+
+    respond = (_request, response) => answerError(response, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match.');
+    const refused = await failure(reader(endpoint, 'fleet')(key));
+    expect(exitCodeOf(refused)).toBe(ExitCode.aws);
+    expect(refused.message).toMatch(
+      /^S3 refused the credentials reading s3:\/\/fleet\/deploy\/myapp\/testing\/current \(.*does not match.*\): check the AWS keys or instance profile/,
+    );
+  });
+
   it('retries server errors and throttling, then reads the pointer', async () => {
     respond = (_request, response, attempt) => {
       if (attempt === 1) answerError(response, 500, 'InternalError', 'We encountered an internal error. Please try again.');
