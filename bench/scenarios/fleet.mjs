@@ -104,7 +104,7 @@ export async function benchFleet({ world, proxy, release, work, runs, agents, lo
     id: 'fleet',
     title: `6. Fleet: ${agents} agents started at once, each with its own root, one S3 server (release ${(release.size / 1e6).toFixed(1)} MB)`,
     rows,
-    notes: [`per-round p50/p95/max, summarized over ${runs} rounds; every request passes the counting proxy and is attributed by the SDK user agent (AWS_SDK_UA_APP_ID)`],
+    notes: [`per-round p50/p95/max, summarized over ${runs} rounds; every request passes the counting proxy and is attributed by the app id in its user agent (AWS_SDK_UA_APP_ID, which the SDK and the agent's own signed GETs both send)`],
     raw: { phases, per_agent_requests: Object.fromEntries(Object.entries(perAgent).map(([phase, set]) => [phase, [...set]])) },
   };
 }

@@ -3,12 +3,14 @@ import { currentCredentialSource, type StaticCredentials } from '../aws/credenti
 import { readInstanceProfileCredentials } from '../aws/instance-profile-credentials.js';
 import { s3ObjectUrls } from '../aws/s3-object-url.js';
 import { createSignedGet } from '../aws/signed-get.js';
+import { userAgentOf } from '../aws/user-agent.js';
 import { describeError } from '../errors.js';
 import type { MetadataClient } from '../identity/metadata.js';
 import type { Logger } from '../log/logger.js';
 import { createLightPointerReader, type ReadPointer } from './light-s3-pointer-reader.js';
 import { s3Url } from './pointer.js';
 import type { ArtifactStore } from './store.js';
+
 
 export interface SplitS3StoreOptions {
   bucket: string;
@@ -44,6 +46,7 @@ export function createSplitS3Store(options: SplitS3StoreOptions): ArtifactStore 
     const get = createSignedGet({
       region,
       service: 's3',
+      userAgent: userAgentOf(options.env),
       credentials: () =>
         source.kind === 'environment'
           ? Promise.resolve(source.credentials)

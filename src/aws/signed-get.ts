@@ -15,6 +15,8 @@ export interface SignedGetOptions {
   readTimeoutMs?: number;
   /** Backoff before retry n is a random share of base × 2^(n-1), at most 20 s, as the SDK's standard retries. */
   retryBaseDelayMs?: number;
+  /** Sent unsigned, as the SDK sends its own: what S3 access logs and proxies see of the caller. */
+  userAgent: string;
 }
 
 export interface SignedAnswer {
@@ -89,7 +91,7 @@ export function createSignedGet(options: SignedGetOptions): SignedGet {
       });
       const last = attempt >= maxAttempts;
       try {
-        const answer = await send(request, agent, url, signed.headers, connectionTimeoutMs, readTimeoutMs);
+        const answer = await send(request, agent, url, { ...signed.headers, 'user-agent': options.userAgent }, connectionTimeoutMs, readTimeoutMs);
         if (last || !(answer.status >= 500 || answer.status === 429)) return answer;
         answer.body.resume();
       } catch (error) {

@@ -19,7 +19,14 @@ const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 function reader(endpoint: string, name = bucket, options: Partial<SignedGetOptions> = {}) {
   const objectUrl = s3ObjectUrls(name, 'us-east-1', { AWS_ENDPOINT_URL: endpoint });
   if (objectUrl === undefined) throw new Error('no address for a custom endpoint');
-  const get = createSignedGet({ region: 'us-east-1', service: 's3', credentials: async () => credentials, retryBaseDelayMs: 1, ...options });
+  const get = createSignedGet({
+    region: 'us-east-1',
+    service: 's3',
+    credentials: async () => credentials,
+    retryBaseDelayMs: 1,
+    userAgent: 'pulldeploy/0.1.0 app/light-test',
+    ...options,
+  });
   return createLightPointerReader({ bucket: name, objectUrl, get });
 }
 
@@ -123,6 +130,7 @@ describe('light pointer reader against a failing server', () => {
     expect(request?.headers['if-none-match']).toBe('"abc"');
     expect(request?.headers['x-amz-content-sha256']).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(request?.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
+    expect(request?.headers['user-agent']).toBe('pulldeploy/0.1.0 app/light-test');
     expect(request?.headers.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=test\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=host;if-none-match;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
     );
