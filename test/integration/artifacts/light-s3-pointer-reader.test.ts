@@ -1,7 +1,6 @@
 // Pointer reads with a signed GET of their own, against moto and against a loopback server that fails on purpose.
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createLightPointerReader } from '../../../src/artifacts/light-s3-pointer-reader.js';
@@ -11,6 +10,7 @@ import { createSignedGet, type SignedGetOptions } from '../../../src/aws/signed-
 import { ArtifactError, AwsError, ExitCode, isPulldeployError } from '../../../src/errors.js';
 import { failure } from '../../helpers/failure.js';
 import { motoS3Client } from '../../helpers/moto-clients.js';
+import { answerS3Error, startScriptedS3Server, type ScriptedS3Server } from '../../helpers/scripted-s3-server.js';
 
 const bucket = `pulldeploy-light-${randomBytes(4).toString('hex')}`;
 const pointerText = JSON.stringify({ version: '1.0', sha256: 'ab'.repeat(32) });
@@ -92,39 +92,20 @@ describe('light pointer reader against moto', () => {
 });
 
 describe('light pointer reader against a failing server', () => {
-  let server: Server;
-  let endpoint: string;
-  let seen: IncomingMessage[];
-  let respond: (request: IncomingMessage, response: ServerResponse, attempt: number) => void;
+  let s3: ScriptedS3Server;
 
   beforeEach(async () => {
-    seen = [];
-    server = createServer((request, response) => {
-      seen.push(request);
-      respond(request, response, seen.length);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    endpoint = `http://127.0.0.1:${address.port}`;
+    s3 = await startScriptedS3Server();
   });
 
-  afterEach(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-
-  function answerError(response: ServerResponse, status: number, code: string, message: string): void {
-    response.writeHead(status, { 'content-type': 'application/xml' });
-    response.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
-  }
+  afterEach(() => s3.close());
 
   const key = 'deploy/myapp/testing/current';
 
   it('signs a path-style GET with SigV4 and asks for the body only when the ETag moved', async () => {
-    respond = (_request, response) => response.writeHead(304).end();
-    expect(await reader(endpoint, 'fleet')(key, '"abc"')).toEqual({ status: 'unchanged' });
-    const [request] = seen;
+    s3.respond = (_request, response) => response.writeHead(304).end();
+    expect(await reader(s3.url, 'fleet')(key, '"abc"')).toEqual({ status: 'unchanged' });
+    const [request] = s3.seen;
     expect(request?.method).toBe('GET');
     expect(request?.url).toBe('/fleet/deploy/myapp/testing/current');
     expect(request?.headers['if-none-match']).toBe('"abc"');
@@ -137,8 +118,8 @@ describe('light pointer reader against a failing server', () => {
   });
 
   it('explains access denied with the IAM permissions needed (exit 6)', async () => {
-    respond = (_request, response) => answerError(response, 403, 'AccessDenied', 'Access Denied');
-    const error = await failure(reader(endpoint, 'fleet')(key));
+    s3.respond = (_request, response) => answerS3Error(response, 403, 'AccessDenied', 'Access Denied');
+    const error = await failure(reader(s3.url, 'fleet')(key));
     expect(error).toBeInstanceOf(AwsError);
     expect(exitCodeOf(error)).toBe(ExitCode.aws);
     expect(error.message).toBe(
@@ -146,20 +127,20 @@ describe('light pointer reader against a failing server', () => {
         'arn:aws:s3:::fleet/deploy/myapp/testing/current and s3:ListBucket on arn:aws:s3:::fleet ' +
         '(without ListBucket, S3 also answers "access denied" for a missing key)',
     );
-    expect(seen).toHaveLength(1);
+    expect(s3.seen).toHaveLength(1);
   });
 
   it('tells a clock that is off, and refused keys, apart from a missing IAM permission (exit 6)', async () => {
-    respond = (_request, response) =>
-      answerError(response, 403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
-    const skewed = await failure(reader(endpoint, 'fleet')(key));
+    s3.respond = (_request, response) =>
+      answerS3Error(response, 403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
+    const skewed = await failure(reader(s3.url, 'fleet')(key));
     expect(exitCodeOf(skewed)).toBe(ExitCode.aws);
     expect(skewed.message).toMatch(
       /^S3 refused the request to read s3:\/\/fleet\/deploy\/myapp\/testing\/current: this machine's clock is more than 15 minutes off \(.*too large.*\); check its time synchronisation/,
     );
 
-    respond = (_request, response) => answerError(response, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match.');
-    const refused = await failure(reader(endpoint, 'fleet')(key));
+    s3.respond = (_request, response) => answerS3Error(response, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match.');
+    const refused = await failure(reader(s3.url, 'fleet')(key));
     expect(exitCodeOf(refused)).toBe(ExitCode.aws);
     expect(refused.message).toMatch(
       /^S3 refused the credentials reading s3:\/\/fleet\/deploy\/myapp\/testing\/current \(.*does not match.*\): check the AWS keys or instance profile/,
@@ -167,43 +148,43 @@ describe('light pointer reader against a failing server', () => {
   });
 
   it('retries server errors and throttling, then reads the pointer', async () => {
-    respond = (_request, response, attempt) => {
-      if (attempt === 1) answerError(response, 500, 'InternalError', 'We encountered an internal error. Please try again.');
-      else if (attempt === 2) answerError(response, 429, 'SlowDown', 'Please reduce your request rate.');
+    s3.respond = (_request, response, attempt) => {
+      if (attempt === 1) answerS3Error(response, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+      else if (attempt === 2) answerS3Error(response, 429, 'SlowDown', 'Please reduce your request rate.');
       else response.writeHead(200, { etag: '"def"' }).end(pointerText);
     };
-    expect(await reader(endpoint, 'fleet')(key)).toEqual({ status: 'found', text: pointerText, etag: '"def"' });
-    expect(seen).toHaveLength(3);
+    expect(await reader(s3.url, 'fleet')(key)).toEqual({ status: 'found', text: pointerText, etag: '"def"' });
+    expect(s3.seen).toHaveLength(3);
   });
 
   it('gives up after five attempts and reports the service message (exit 6)', async () => {
-    respond = (_request, response) => answerError(response, 500, 'InternalError', 'We encountered an internal error. Please try again.');
-    const error = await failure(reader(endpoint, 'fleet')(key));
+    s3.respond = (_request, response) => answerS3Error(response, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+    const error = await failure(reader(s3.url, 'fleet')(key));
     expect(error).toBeInstanceOf(AwsError);
     expect(exitCodeOf(error)).toBe(ExitCode.aws);
     expect(error.message).toBe('cannot read s3://fleet/deploy/myapp/testing/current: InternalError: We encountered an internal error. Please try again.');
-    expect(seen).toHaveLength(5);
+    expect(s3.seen).toHaveLength(5);
   });
 
   it('retries a dropped connection, then reports it (exit 6)', async () => {
-    respond = (request) => request.socket.destroy();
-    const error = await failure(reader(endpoint, 'fleet', { maxAttempts: 3 })(key));
+    s3.respond = (request) => request.socket.destroy();
+    const error = await failure(reader(s3.url, 'fleet', { maxAttempts: 3 })(key));
     expect(error).toBeInstanceOf(AwsError);
     expect(error.message).toBe('cannot read s3://fleet/deploy/myapp/testing/current: socket hang up');
-    expect(seen).toHaveLength(3);
+    expect(s3.seen).toHaveLength(3);
   });
 
   it('gives up on a server that accepts the request but never answers', async () => {
-    respond = () => undefined;
-    const error = await failure(reader(endpoint, 'fleet', { maxAttempts: 2, readTimeoutMs: 100 })(key));
+    s3.respond = () => undefined;
+    const error = await failure(reader(s3.url, 'fleet', { maxAttempts: 2, readTimeoutMs: 100 })(key));
     expect(error).toBeInstanceOf(AwsError);
-    expect(error.message).toBe(`cannot read s3://fleet/deploy/myapp/testing/current: no data from ${new URL(endpoint).host} for 100 ms`);
-    expect(seen).toHaveLength(2);
+    expect(error.message).toBe(`cannot read s3://fleet/deploy/myapp/testing/current: no data from ${new URL(s3.url).host} for 100 ms`);
+    expect(s3.seen).toHaveLength(2);
   });
 
   it('names the status when an error carries no S3 error document', async () => {
-    respond = (_request, response) => response.writeHead(400).end();
-    const error = await failure(reader(endpoint, 'fleet')(key));
+    s3.respond = (_request, response) => response.writeHead(400).end();
+    const error = await failure(reader(s3.url, 'fleet')(key));
     expect(error.message).toBe('cannot read s3://fleet/deploy/myapp/testing/current: HTTP 400');
   });
 });

@@ -2,7 +2,6 @@
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { createMemoryLogger } from '../../../src/log/logger.js';
 import { releaseTarGz, sha256 } from '../../helpers/archives.js';
 import { failure } from '../../helpers/failure.js';
 import { motoS3Client, stubAwsEnvironment } from '../../helpers/moto-clients.js';
+import { answerS3Error, startScriptedS3Server, type ScriptedS3Server } from '../../helpers/scripted-s3-server.js';
 
 const bucket = `pulldeploy-artifacts-${randomBytes(4).toString('hex')}`;
 const release = releaseTarGz({ 'hooks/post-release/50-restart': '#!/bin/sh\nexit 0\n', 'salt/config/states/top.sls': 'base: {}\n' });
@@ -179,36 +179,19 @@ describe('S3 store against moto', () => {
 });
 
 describe('S3 store against a failing server', () => {
-  let server: Server;
-  let requests: number;
-  let respond: (request: IncomingMessage, response: ServerResponse, attempt: number) => void;
+  let s3: ScriptedS3Server;
 
   beforeEach(async () => {
-    requests = 0;
-    server = createServer((request, response) => {
-      requests += 1;
-      respond(request, response, requests);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    stubAwsEnvironment(`http://127.0.0.1:${address.port}`);
+    s3 = await startScriptedS3Server();
+    stubAwsEnvironment(s3.url);
   });
 
-  afterEach(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-
-  function answerError(response: ServerResponse, status: number, code: string, message: string): void {
-    response.writeHead(status, { 'content-type': 'application/xml' });
-    response.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
-  }
+  afterEach(() => s3.close());
 
   const store = () => createS3Store({ bucket: 'fleet', region: 'us-east-1', logger: createMemoryLogger() });
 
   it('explains access denied with the IAM permissions needed', async () => {
-    respond = (_request, response) => answerError(response, 403, 'AccessDenied', 'Access Denied');
+    s3.respond = (_request, response) => answerS3Error(response, 403, 'AccessDenied', 'Access Denied');
     const error = await failure(store().readPointer('deploy/myapp/testing/current'));
     expect(error).toBeInstanceOf(AwsError);
     expect(error.message).toBe(
@@ -219,13 +202,13 @@ describe('S3 store against a failing server', () => {
   });
 
   it('retries server errors with the SDK settings, then reports the service message', async () => {
-    respond = (_request, response) => answerError(response, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+    s3.respond = (_request, response) => answerS3Error(response, 500, 'InternalError', 'We encountered an internal error. Please try again.');
     const error = await failure(store().openRelease('deploy/myapp/releases/1.0.tar.gz'));
     expect(error).toBeInstanceOf(AwsError);
     expect(error.message).toBe(
       'cannot read s3://fleet/deploy/myapp/releases/1.0.tar.gz: InternalError: We encountered an internal error. Please try again.',
     );
-    expect(requests).toBe(5);
+    expect(s3.seen.length).toBe(5);
   });
 
   const fetchThrough = (logger: ReturnType<typeof createMemoryLogger>) =>
@@ -243,7 +226,7 @@ describe('S3 store against a failing server', () => {
 
   it('resumes a release whose connection drops mid-body with a Range request conditional on its ETag', async () => {
     const seen: { range: string | undefined; ifMatch: string | undefined }[] = [];
-    respond = (request, response, attempt) => {
+    s3.respond = (request, response, attempt) => {
       seen.push({ range: request.headers.range, ifMatch: request.headers['if-match'] });
       if (attempt === 1) {
         response.writeHead(200, { 'content-length': String(release.length), etag: '"abc"' });
@@ -262,7 +245,7 @@ describe('S3 store against a failing server', () => {
     const result = await fetchThrough(logger);
 
     expect(result.reused).toBe(false);
-    expect(requests).toBe(2);
+    expect(s3.seen.length).toBe(2);
     expect(seen).toEqual([
       { range: undefined, ifMatch: undefined },
       { range: 'bytes=100-', ifMatch: '"abc"' },
@@ -275,7 +258,7 @@ describe('S3 store against a failing server', () => {
   });
 
   it('downloads the release again from the start when a server ignores the Range', async () => {
-    respond = (_request, response, attempt) => {
+    s3.respond = (_request, response, attempt) => {
       response.writeHead(200, { 'content-length': String(release.length), etag: '"abc"' });
       if (attempt === 1) response.write(release.subarray(0, 100), () => response.socket?.destroy());
       else response.end(release);
@@ -283,7 +266,7 @@ describe('S3 store against a failing server', () => {
     const logger = createMemoryLogger();
     const result = await fetchThrough(logger);
 
-    expect(requests).toBe(3);
+    expect(s3.seen.length).toBe(3);
     expect(await readFile(join(result.dir, 'salt/config/states/top.sls'), 'utf8')).toBe('base: {}\n');
     expect(logger.lines.filter((line) => line.level === 'warn').map((line) => line.message)[1]).toBe(
       `s3://fleet/deploy/myapp/releases/1.0.tar.gz answered a request for bytes 100- with ${release.length} bytes instead of ${release.length - 100}; ` +
