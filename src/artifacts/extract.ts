@@ -106,7 +106,7 @@ class TreeWriter {
   /** Resolves when the extraction is stopped, so file jobs waiting for content that will never come give up. */
   readonly #stopped: Promise<void>;
   #stop: () => void = () => undefined;
-  failure: Error | undefined;
+  #failure: Error | undefined;
 
   constructor(dir: string) {
     this.#dir = resolve(dir);
@@ -114,9 +114,14 @@ class TreeWriter {
     this.#stopped = new Promise((resolve) => (this.#stop = resolve));
   }
 
+  /** The first error of the extraction, once there is one. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
   /** Ends the extraction with `error` (unless it failed already): no more bytes are written. */
   abort(error: Error): void {
-    this.failure ??= error;
+    this.#failure ??= error;
     this.#stop();
     this.#notify();
   }
@@ -252,9 +257,7 @@ class TreeWriter {
   #track(work: Promise<unknown>): void {
     const done = work.then(
       () => undefined,
-      (error: unknown) => {
-        this.failure ??= toExtractionError(error as Error);
-      },
+      (error: unknown) => this.abort(toExtractionError(error as Error)),
     );
     this.#pending.add(done);
     void done.finally(() => {
@@ -279,7 +282,6 @@ export async function extractTar(tarStream: Readable, dir: string, policy: Entry
   let streamBytes = 0;
   let head = Buffer.alloc(0);
   let sawEndOfArchive = false;
-  const failure = (): Error | undefined => writer.failure;
 
   const parser = new Parser({
     // Every warning (a bad header, a truncated archive) is an error: nothing is dropped silently.
@@ -289,7 +291,7 @@ export async function extractTar(tarStream: Readable, dir: string, policy: Entry
     maxMetaEntrySize: maxPaxHeaderBytes,
   });
   parser.on('entry', (entry: ReadEntry) => {
-    if (failure() !== undefined) return entry.resume();
+    if (writer.failure !== undefined) return entry.resume();
     try {
       const described = describeForPolicy(entry);
       const { mode } = policy.check(described);
@@ -320,7 +322,7 @@ export async function extractTar(tarStream: Readable, dir: string, policy: Entry
 
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      if (failure() !== undefined) return callback(failure());
+      if (writer.failure !== undefined) return callback(writer.failure);
       streamBytes += chunk.length;
       if (streamBytes > streamLimit) {
         return callback(
@@ -340,12 +342,12 @@ export async function extractTar(tarStream: Readable, dir: string, policy: Entry
       if (sawEndOfArchive) return callback();
       parser.write(chunk);
       // Entries flow as soon as they are parsed; the writer holds their bytes until written, so it sets the pace.
-      writer.roomForMore().then(() => callback(failure()), callback);
+      writer.roomForMore().then(() => callback(writer.failure), callback);
     },
     final(callback) {
-      if (failure() !== undefined) return callback(failure());
+      if (writer.failure !== undefined) return callback(writer.failure);
       parser.end();
-      parsed.then(() => callback(failure()), callback);
+      parsed.then(() => callback(writer.failure), callback);
     },
   });
 
@@ -354,10 +356,10 @@ export async function extractTar(tarStream: Readable, dir: string, policy: Entry
   } catch (error) {
     writer.abort(error as Error);
     await writer.settled();
-    throw failure() ?? error;
+    throw writer.failure ?? error;
   }
   await writer.settled();
-  const failed = failure();
+  const failed = writer.failure;
   if (failed !== undefined) throw failed;
   return { entries, bytes };
 }
