@@ -7,12 +7,11 @@ import { dirname, join } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Unpack } from 'tar';
 import { EntryPolicy } from '../../dist/js/artifacts/entry-policy.js';
 import { extractTar } from '../../dist/js/artifacts/extract.js';
 import { fetchRelease } from '../../dist/js/artifacts/fetch-release.js';
-import { createS3Store } from '../../dist/js/artifacts/s3-store.js';
+import { createAgentS3Store } from '../../dist/js/artifacts/agent-s3-store.js';
 import { syncEachPath } from '../../dist/js/artifacts/sync-tree.js';
 import { createLogger } from '../../dist/js/log/logger.js';
 import { TarWalker, patchHeaderMode } from './tar-walker.mjs';
@@ -21,19 +20,16 @@ const limits = { maxBytes: 8 * 1024 ** 3, maxEntries: 200_000 };
 /** The agent's zlib output chunk size (fetch-release.ts). */
 const gunzipChunkSize = 256 * 1024;
 
-function s3Client() {
-  return new S3Client({
-    region: 'us-east-1',
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+const quietLogger = createLogger({ verbosity: 0, json: false, write: () => undefined });
+
+/** The agent's own S3 store: with the bench's environment keys, signed GETs and no SDK. */
+function agentStore(bucket) {
+  const metadata = { read: () => Promise.reject(new Error('the bench gives the agent its keys in the environment')) };
+  return createAgentS3Store({ bucket, region: 'us-east-1', logger: quietLogger, env: process.env, metadata });
 }
 
 async function openBody({ bucket, key }) {
-  const client = s3Client();
-  const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return response.Body;
+  return (await agentStore(bucket).openRelease(key)).body;
 }
 
 function hashing(hash) {
@@ -303,13 +299,12 @@ export const variants = {
   'agent-fetch': { label: "the agent's fetchRelease as shipped (extract, one syncfs)", agentFetch: true },
 };
 
-/** Runs one variant: GetObject (signed, like the agent) → sha256 → [gunzip →] sink, then the flush. Returns the digest. */
+/** Runs one variant: the agent's signed GET → sha256 → [gunzip →] sink, then the flush. Returns the digest. */
 export async function runVariant(id, { bucket, key, version, dir, sha256 }) {
   const variant = variants[id];
   if (variant === undefined) throw new Error(`no pipeline variant "${id}"; known: ${Object.keys(variants).join(', ')}`);
   if (variant.agentFetch) {
-    const logger = createLogger({ verbosity: 0, json: false, write: () => undefined });
-    await fetchRelease({ store: createS3Store({ bucket, region: 'us-east-1', logger }), key, version, sha256, releasesDir: dir, limits, attempts: 1, logger });
+    await fetchRelease({ store: agentStore(bucket), key, version, sha256, releasesDir: dir, limits, attempts: 1, logger: quietLogger });
     return sha256;
   }
   await mkdir(dir, { recursive: true });

@@ -4,7 +4,6 @@ import { Readable } from 'node:stream';
 import { awsReason, errorName, httpStatus } from '../aws/aws-reason.js';
 import { s3ClientSettings } from '../aws/client-config.js';
 import { AwsError } from '../errors.js';
-import type { Logger } from '../log/logger.js';
 import { s3Url } from './pointer.js';
 import { readPointerText } from './pointer-body.js';
 import { describeS3ReadFailure, type S3ObjectRole } from './s3-read-failure.js';
@@ -13,7 +12,6 @@ import type { ArtifactStore, PointerRead, ReleaseBody } from './store.js';
 export interface S3StoreOptions {
   bucket: string;
   region: string;
-  logger: Logger;
   /** A client of your own (tests); by default one built from the shared SDK settings, retries included. */
   client?: S3Client;
 }
@@ -33,7 +31,7 @@ function bodyStream(response: GetObjectCommandOutput, url: string): Readable {
 }
 
 export function createS3Store(options: S3StoreOptions): ArtifactStore {
-  const { bucket, logger } = options;
+  const { bucket } = options;
   const client = options.client ?? new S3Client(s3ClientSettings(options.region));
   const url = (key: string): string => s3Url(bucket, key);
 
@@ -42,7 +40,6 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
     url,
 
     async readPointer(key: string, etag?: string): Promise<PointerRead> {
-      logger.debug(`reading pointer ${url(key)}${etag !== undefined ? ` unless its ETag is still ${etag}` : ''}`);
       let response: GetObjectCommandOutput;
       try {
         response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(etag !== undefined ? { IfNoneMatch: etag } : {}) }));
@@ -55,7 +52,6 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
     },
 
     async openRelease(key: string, range?: { start: number; etag: string }): Promise<ReleaseBody> {
-      logger.debug(`opening release ${url(key)}${range !== undefined ? ` from byte ${range.start}` : ''}`);
       const conditions = range !== undefined ? { Range: `bytes=${range.start}-`, IfMatch: range.etag } : {};
       let response: GetObjectCommandOutput;
       try {

@@ -1,7 +1,7 @@
 // The real side effects of a run: instance metadata, AWS APIs, S3, the host name, the clock.
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createSplitS3Store } from '../artifacts/split-s3-store.js';
+import { createAgentS3Store } from '../artifacts/agent-s3-store.js';
 import { createLifecycleAction } from '../asg/lifecycle.js';
 import { createAsgLookup } from '../identity/asg-lookup.js';
 import { createMetadataClient } from '../identity/metadata.js';
@@ -19,7 +19,7 @@ export function createRealPorts(io: CliIo, context: Pick<CommandContext, 'logger
     metadata,
     groupLookup: (region) => createAsgLookup({ region }),
     // The SDK reads process.env, not io.env: so must the pointer reads that stand in for it.
-    store: (bucket, region) => createSplitS3Store({ bucket, region, logger, env: process.env, metadata }),
+    store: (bucket, region) => createAgentS3Store({ bucket, region, logger, env: process.env, metadata }),
     loadBalancers: (config, grains) => loadBalancersFor(config, grains),
     lifecycleAction: (args) => createLifecycleAction({ ...args, logger }),
     // PULLDEPLOY_HOSTNAME stands in for the kernel's host name where it cannot be set (containers, tests).

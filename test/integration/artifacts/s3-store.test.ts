@@ -1,4 +1,5 @@
-// The S3 store against moto (pointers, releases, fetch end to end) and against a loopback server that fails on purpose.
+// Both S3 stores — the AWS SDK's and the agent's own signed GETs — against moto (pointers, releases, fetch end to end)
+// and against a loopback server that fails on purpose: the same answers and the same messages from either.
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -7,8 +8,11 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fetchRelease, type FetchReleaseOptions } from '../../../src/artifacts/fetch-release.js';
 import { parsePointer, pointerKey, releaseKey } from '../../../src/artifacts/pointer.js';
+import { createLightS3Store } from '../../../src/artifacts/light-s3-store.js';
 import { createS3Store } from '../../../src/artifacts/s3-store.js';
 import type { ArtifactStore } from '../../../src/artifacts/store.js';
+import { s3ObjectUrls } from '../../../src/aws/s3-object-url.js';
+import { createSignedGet } from '../../../src/aws/signed-get.js';
 import { ArtifactError, AwsError } from '../../../src/errors.js';
 import { createMemoryLogger } from '../../../src/log/logger.js';
 import { releaseTarGz, sha256 } from '../../helpers/archives.js';
@@ -35,6 +39,30 @@ function countingStore(store: ArtifactStore): ArtifactStore & { opens: number } 
   return counting;
 }
 
+/** The stores under test, each for a bucket on the endpoint stubAwsEnvironment set. */
+const stores: Record<string, (bucket: string) => ArtifactStore> = {
+  'the AWS SDK': (name) => createS3Store({ bucket: name, region: 'us-east-1' }),
+  'signed GETs': (name) => {
+    const objectUrl = s3ObjectUrls(name, 'us-east-1', process.env);
+    if (objectUrl === undefined) throw new Error('no address for the stubbed endpoint');
+    const credentials = { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? '' };
+    const get = createSignedGet({ region: 'us-east-1', service: 's3', credentials: async () => credentials, userAgent: 'pulldeploy/test' });
+    return createLightS3Store({ bucket: name, objectUrl, get });
+  },
+};
+
+let putEtag: string | undefined;
+
+beforeAll(async () => {
+  const admin = motoS3Client();
+  await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+  await admin.send(new PutObjectCommand({ Bucket: bucket, Key: releaseKey('deploy', 'myapp', '1.0'), Body: release }));
+  const put = await admin.send(new PutObjectCommand({ Bucket: bucket, Key: pointerKey('deploy', 'myapp', 'testing'), Body: pointerText }));
+  putEtag = put.ETag;
+  await admin.send(new PutObjectCommand({ Bucket: bucket, Key: releaseKey('deploy', 'myapp', 'tampered'), Body: release }));
+  await admin.send(new PutObjectCommand({ Bucket: bucket, Key: pointerKey('deploy', 'huge', 'testing'), Body: 'x'.repeat(70_000) }));
+});
+
 let workDir: string;
 
 beforeEach(async () => {
@@ -45,26 +73,12 @@ afterEach(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-describe('S3 store against moto', () => {
-  let putEtag: string | undefined;
-
-  beforeAll(async () => {
-    const admin = motoS3Client();
-    await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-    await admin.send(new PutObjectCommand({ Bucket: bucket, Key: releaseKey('deploy', 'myapp', '1.0'), Body: release }));
-    const put = await admin.send(new PutObjectCommand({ Bucket: bucket, Key: pointerKey('deploy', 'myapp', 'testing'), Body: pointerText }));
-    putEtag = put.ETag;
-    await admin.send(new PutObjectCommand({ Bucket: bucket, Key: releaseKey('deploy', 'myapp', 'tampered'), Body: release }));
-    await admin.send(new PutObjectCommand({ Bucket: bucket, Key: pointerKey('deploy', 'huge', 'testing'), Body: 'x'.repeat(70_000) }));
-  });
-
+describe.each(Object.entries(stores))('S3 store through %s against moto', (_label, makeStore) => {
   beforeEach(() => {
     stubAwsEnvironment();
   });
 
-  function store(name = bucket) {
-    return createS3Store({ bucket: name, region: 'us-east-1', logger: createMemoryLogger() });
-  }
+  const store = (name = bucket) => makeStore(name);
 
   function fetchOptions(artifacts: ArtifactStore, overrides: Partial<FetchReleaseOptions> = {}): FetchReleaseOptions {
     return {
@@ -178,7 +192,7 @@ describe('S3 store against moto', () => {
   });
 });
 
-describe('S3 store against a failing server', () => {
+describe.each(Object.entries(stores))('S3 store through %s against a failing server', (_label, makeStore) => {
   let s3: ScriptedS3Server;
 
   beforeEach(async () => {
@@ -188,7 +202,7 @@ describe('S3 store against a failing server', () => {
 
   afterEach(() => s3.close());
 
-  const store = () => createS3Store({ bucket: 'fleet', region: 'us-east-1', logger: createMemoryLogger() });
+  const store = () => makeStore('fleet');
 
   it('explains access denied with the IAM permissions needed', async () => {
     s3.respond = (_request, response) => answerS3Error(response, 403, 'AccessDenied', 'Access Denied');

@@ -1,4 +1,4 @@
-// The agent's S3 store: pointers with a light signed GET when the credentials allow it, releases through the AWS SDK.
+// The agent's S3 store: pointers and releases with a light signed GET when the credentials allow it, the AWS SDK otherwise.
 import { currentCredentialSource, type StaticCredentials } from '../aws/credential-source.js';
 import { readInstanceProfileCredentials } from '../aws/instance-profile-credentials.js';
 import { s3ObjectUrls } from '../aws/s3-object-url.js';
@@ -7,12 +7,11 @@ import { userAgentOf } from '../aws/user-agent.js';
 import { describeError } from '../errors.js';
 import type { MetadataClient } from '../identity/metadata.js';
 import type { Logger } from '../log/logger.js';
-import { createLightPointerReader, type ReadPointer } from './light-s3-pointer-reader.js';
+import { createLightS3Store } from './light-s3-store.js';
 import { s3Url } from './pointer.js';
 import type { ArtifactStore } from './store.js';
 
-
-export interface SplitS3StoreOptions {
+export interface AgentS3StoreOptions {
   bucket: string;
   region: string;
   logger: Logger;
@@ -23,24 +22,20 @@ export interface SplitS3StoreOptions {
 }
 
 /**
- * Loading and building the SDK's S3 client costs several times Node's own start-up, which a timer's check that finds
- * nothing moved would pay for two 304s: so pointers are read here and the SDK is loaded only for a release, or for
- * pointers when the credentials come from a source only its provider chain knows (src/aws/credential-source.ts).
+ * Loading and building the SDK's S3 client costs several times Node's own start-up and about 9 MB of memory, which
+ * a timer's check would pay for two 304s and every deploy for two GETs: so both are signed here, and the SDK is
+ * loaded only when the credentials come from a source only its provider chain knows (src/aws/credential-source.ts).
  */
-export function createSplitS3Store(options: SplitS3StoreOptions): ArtifactStore {
+export function createAgentS3Store(options: AgentS3StoreOptions): ArtifactStore {
   const { bucket, region, logger } = options;
-  let sdkStore: Promise<ArtifactStore> | undefined;
-  let pointerReader: ReadPointer | undefined;
+  let reads: ArtifactStore | Promise<ArtifactStore> | undefined;
 
-  const sdk = () =>
-    (sdkStore ??= import('./s3-store.js').then(({ createS3Store }) => createS3Store({ bucket, region, logger })));
-
-  const choosePointerReader = (): ReadPointer => {
+  const chooseReads = (): ArtifactStore | Promise<ArtifactStore> => {
     const source = currentCredentialSource(options.env);
     const objectUrl = s3ObjectUrls(bucket, region, options.env);
     if (source.kind === 'sdk' || objectUrl === undefined) {
-      logger.debug(`reading pointers through the AWS SDK: ${source.kind === 'sdk' ? source.reason : 'its settings choose the S3 endpoint'}`);
-      return async (key, etag) => (await sdk()).readPointer(key, etag);
+      logger.debug(`reading S3 through the AWS SDK: ${source.kind === 'sdk' ? source.reason : 'its settings choose the S3 endpoint'}`);
+      return import('./s3-store.js').then(({ createS3Store }) => createS3Store({ bucket, region }));
     }
     let credentials: Promise<StaticCredentials> | undefined;
     const get = createSignedGet({
@@ -55,19 +50,19 @@ export function createSplitS3Store(options: SplitS3StoreOptions): ArtifactStore 
               throw new Error(`no credentials from the EC2 instance profile: ${describeError(error)}`, { cause: error });
             })),
     });
-    return createLightPointerReader({ bucket, objectUrl, get });
+    return createLightS3Store({ bucket, objectUrl, get });
   };
 
   return {
     bucket,
     url: (key) => s3Url(bucket, key),
-    readPointer(key, etag) {
+    async readPointer(key, etag) {
       logger.debug(`reading pointer ${s3Url(bucket, key)}${etag !== undefined ? ` unless its ETag is still ${etag}` : ''}`);
-      pointerReader ??= choosePointerReader();
-      return pointerReader(key, etag);
+      return (await (reads ??= chooseReads())).readPointer(key, etag);
     },
     async openRelease(key, range) {
-      return (await sdk()).openRelease(key, range);
+      logger.debug(`opening release ${s3Url(bucket, key)}${range !== undefined ? ` from byte ${range.start}` : ''}`);
+      return (await (reads ??= chooseReads())).openRelease(key, range);
     },
   };
 }

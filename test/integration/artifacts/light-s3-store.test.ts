@@ -1,13 +1,14 @@
-// Pointer reads with a signed GET of their own, against moto and against a loopback server that fails on purpose.
+// Pointer and release reads with a signed GET of their own: how they are signed, retried and given up, against a
+// loopback server that fails on purpose.
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createLightPointerReader } from '../../../src/artifacts/light-s3-pointer-reader.js';
-import { pointerKey } from '../../../src/artifacts/pointer.js';
+import { createLightS3Store } from '../../../src/artifacts/light-s3-store.js';
+import { ReleaseChangedError } from '../../../src/artifacts/store.js';
 import { s3ObjectUrls } from '../../../src/aws/s3-object-url.js';
 import { createSignedGet, type SignedGetOptions } from '../../../src/aws/signed-get.js';
-import { ArtifactError, AwsError, ExitCode, isPulldeployError } from '../../../src/errors.js';
+import { AwsError, ExitCode, isPulldeployError } from '../../../src/errors.js';
 import { failure } from '../../helpers/failure.js';
 import { motoS3Client } from '../../helpers/moto-clients.js';
 import { answerS3Error, startScriptedS3Server, type ScriptedS3Server } from '../../helpers/scripted-s3-server.js';
@@ -27,71 +28,31 @@ function reader(endpoint: string, name = bucket, options: Partial<SignedGetOptio
     userAgent: 'pulldeploy/0.1.0 app/light-test',
     ...options,
   });
-  return createLightPointerReader({ bucket: name, objectUrl, get });
+  const store = createLightS3Store({ bucket: name, objectUrl, get });
+  return Object.assign((key: string, etag?: string) => store.readPointer(key, etag), { store });
 }
 
 function exitCodeOf(error: Error): number | undefined {
   return isPulldeployError(error) ? error.exitCode : undefined;
 }
 
-describe('light pointer reader against moto', () => {
-  const key = pointerKey('deploy', 'myapp', 'testing');
+describe('light S3 store against moto', () => {
   const spacedKey = 'deploy/my app+1/testing/current';
-  let putEtag: string | undefined;
 
   beforeAll(async () => {
     const admin = motoS3Client();
     await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-    putEtag = (await admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: pointerText }))).ETag;
     await admin.send(new PutObjectCommand({ Bucket: bucket, Key: spacedKey, Body: pointerText }));
-    await admin.send(new PutObjectCommand({ Bucket: bucket, Key: pointerKey('deploy', 'huge', 'testing'), Body: 'x'.repeat(70_000) }));
     admin.destroy();
   });
 
-  it('reads a pointer with its ETag', async () => {
-    expect(await reader(inject('motoUrl'))(key)).toEqual({ status: 'found', text: pointerText, etag: putEtag });
-  });
-
-  it('answers "unchanged" to a conditional read with the current ETag', async () => {
-    expect(await reader(inject('motoUrl'))(key, putEtag)).toEqual({ status: 'unchanged' });
-  });
-
-  it('reads the pointer again when the stored ETag is stale', async () => {
-    const read = await reader(inject('motoUrl'))(key, '"0123456789abcdef0123456789abcdef"');
-    expect(read).toEqual({ status: 'found', text: pointerText, etag: putEtag });
-  });
-
+  // The rest of its answers against moto are the SDK store's, tested side by side in s3-store.test.ts.
   it('escapes each segment of a key', async () => {
     expect(await reader(inject('motoUrl'))(spacedKey)).toMatchObject({ status: 'found', text: pointerText });
   });
-
-  it('reports a missing pointer as an artifact error (exit 4)', async () => {
-    const error = await failure(reader(inject('motoUrl'))(pointerKey('deploy', 'myapp', 'staging')));
-    expect(error).toBeInstanceOf(ArtifactError);
-    expect(exitCodeOf(error)).toBe(ExitCode.artifact);
-    expect(error.message).toBe(`pointer s3://${bucket}/deploy/myapp/staging/current not found: has the release been promoted?`);
-  });
-
-  it('reports a missing bucket as an AWS error naming it (exit 6)', async () => {
-    const missing = `${bucket}-missing`;
-    const error = await failure(reader(inject('motoUrl'), missing)(key));
-    expect(error).toBeInstanceOf(AwsError);
-    expect(exitCodeOf(error)).toBe(ExitCode.aws);
-    expect(error.message).toBe(
-      `bucket "${missing}" does not exist (reading s3://${missing}/${key}): check the bucket name in the configuration`,
-    );
-  });
-
-  it('refuses a pointer too large to be one', async () => {
-    const error = await failure(reader(inject('motoUrl'))(pointerKey('deploy', 'huge', 'testing')));
-    expect(error).toBeInstanceOf(ArtifactError);
-    expect(error.message).toBe(
-      `pointer s3://${bucket}/deploy/huge/testing/current is over 65536 bytes, too large to be a pointer: republish it with "pulldeploy promote"`,
-    );
-  });
 });
 
-describe('light pointer reader against a failing server', () => {
+describe('light S3 store against a failing server', () => {
   let s3: ScriptedS3Server;
 
   beforeEach(async () => {
@@ -186,5 +147,45 @@ describe('light pointer reader against a failing server', () => {
     s3.respond = (_request, response) => response.writeHead(400).end();
     const error = await failure(reader(s3.url, 'fleet')(key));
     expect(error.message).toBe('cannot read s3://fleet/deploy/myapp/testing/current: HTTP 400');
+  });
+
+  const releaseKey = 'deploy/myapp/releases/1.0.tar.gz';
+
+  it('opens a release from a byte on, signing the Range and the If-Match of the ETag it was first read with', async () => {
+    s3.respond = (_request, response) => response.writeHead(206, { 'content-length': '90', etag: '"abc"' }).end(Buffer.alloc(90));
+    const opened = await reader(s3.url, 'fleet').store.openRelease(releaseKey, { start: 10, etag: '"abc"' });
+    let received = 0;
+    for await (const chunk of opened.body) received += (chunk as Buffer).length;
+    expect({ size: opened.size, etag: opened.etag, received }).toEqual({ size: 90, etag: '"abc"', received: 90 });
+    const [request] = s3.seen;
+    expect(request?.url).toBe('/fleet/deploy/myapp/releases/1.0.tar.gz');
+    expect(request?.headers.range).toBe('bytes=10-');
+    expect(request?.headers['if-match']).toBe('"abc"');
+    expect(request?.headers.authorization).toMatch(/SignedHeaders=host;if-match;range;x-amz-content-sha256;x-amz-date,/);
+  });
+
+  it('reports a release that changed since it was first read as changed, not as a network failure (exit 4)', async () => {
+    s3.respond = (_request, response) => answerS3Error(response, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+    const error = await failure(reader(s3.url, 'fleet').store.openRelease(releaseKey, { start: 10, etag: '"abc"' }));
+    expect(error).toBeInstanceOf(ReleaseChangedError);
+    expect(exitCodeOf(error)).toBe(ExitCode.artifact);
+    expect(error.message).toBe(
+      'release s3://fleet/deploy/myapp/releases/1.0.tar.gz changed while it was being read (its ETag no longer matches): releases must never be overwritten',
+    );
+    expect(s3.seen).toHaveLength(1);
+  });
+
+  it('refuses a partial answer to a request for the whole release', async () => {
+    s3.respond = (_request, response) => response.writeHead(206, { 'content-length': '5' }).end('12345');
+    const error = await failure(reader(s3.url, 'fleet').store.openRelease(releaseKey));
+    expect(exitCodeOf(error)).toBe(ExitCode.aws);
+    expect(error.message).toBe('cannot read s3://fleet/deploy/myapp/releases/1.0.tar.gz: HTTP 206');
+  });
+
+  it('leaves the size unknown when the answer does not give it', async () => {
+    s3.respond = (_request, response) => response.writeHead(200, { etag: '"abc"' }).end('12345');
+    const opened = await reader(s3.url, 'fleet').store.openRelease(releaseKey);
+    opened.body.resume();
+    expect(opened.size).toBeUndefined();
   });
 });
