@@ -17,7 +17,7 @@ import { extractTar } from './extract.js';
 import { isSafeVersion } from './pointer.js';
 import { RestartDownload, resumableBody, type ConnectionBudget } from './resumable-body.js';
 import type { ArtifactStore } from './store.js';
-import { syncTree } from './sync-tree.js';
+import { startWriteback, syncTree } from './sync-tree.js';
 
 export interface FetchReleaseOptions {
   store: ArtifactStore;
@@ -35,6 +35,8 @@ export interface FetchReleaseOptions {
   retryDelayMs?: number;
   /** A body that sends nothing for this long is abandoned (and resumed). Default 60 s. */
   idleTimeoutMs?: number;
+  /** Download bytes between early flushes of what is extracted so far (sync-tree.ts). Default 32 MiB. */
+  writebackEveryBytes?: number;
 }
 
 export interface FetchedRelease {
@@ -58,6 +60,7 @@ export interface ReleaseMarker {
 const gunzipChunkSize = 256 * 1024;
 const defaultRetryDelayMs = 1_000;
 const defaultIdleTimeoutMs = 60_000;
+const defaultWritebackEveryBytes = 32 * 1024 * 1024;
 
 type ReleaseDirState = { state: 'absent' } | { state: 'verified'; marker: ReleaseMarker } | { state: 'leftover' };
 
@@ -134,12 +137,19 @@ async function downloadInto(
   const half = first.size === undefined ? Infinity : first.size / 2;
   const hash = createHash('sha256');
   let bytes = 0;
+  const writeback = startWriteback(dir);
+  const writebackEvery = options.writebackEveryBytes ?? defaultWritebackEveryBytes;
+  let writebackAt = writebackEvery;
   // The hash sits before gunzip, so it covers every compressed byte, trailing ones included.
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
       bytes += chunk.length;
       if (bytes >= half) crashPoint('fetch:mid-body');
+      if (bytes >= writebackAt) {
+        writebackAt = bytes + writebackEvery;
+        writeback.kick();
+      }
       callback(null, chunk);
     },
   });
@@ -148,6 +158,8 @@ async function downloadInto(
     pipeline(body, hashing, gunzip),
     extractTar(gunzip, dir, new EntryPolicy(options.limits)),
   ]);
+  // No flush outlives the download: a failed one's directory is about to be removed.
+  await writeback.settled();
 
   if (extraction.status === 'rejected') throw explainStreamFailure(extraction.reason, url);
   if (download.status === 'rejected') throw explainStreamFailure(download.reason, url);

@@ -3,6 +3,10 @@
 //
 // One syncfs is one journal commit for the whole tree; an fsync per file is one each (8 % of a 256 MB pull here).
 // It also flushes what other processes wrote to the same file system, which costs them nothing but time.
+//
+// The kernel starts writing dirty pages back on its own only past vm.dirty_background_ratio (10 % of memory), so
+// a release of a few hundred MB would reach the disk only in that final flush, after the extraction. Writeback
+// started while extracting (startWriteback) overlaps the disk with the download: 6 % of a 256 MB pull here.
 import { execFile } from 'node:child_process';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,10 +40,38 @@ async function listForSync(root: string): Promise<string[]> {
   return paths;
 }
 
+const syncFileSystem = (root: string) => promisify(execFile)('sync', ['--file-system', root]);
+
+export interface Writeback {
+  /** Starts flushing what is written so far, unless a flush is still running. */
+  kick(): void;
+  /** Resolves once no flush is running. */
+  settled(): Promise<void>;
+}
+
+/**
+ * Early flushes of the file system holding `root`, one at a time, while it is still being written. Their failures
+ * are not reported: they only get ahead of the final syncTree, which reports its own.
+ */
+export function startWriteback(root: string): Writeback {
+  let running: Promise<void> | undefined;
+  return {
+    kick() {
+      running ??= syncFileSystem(root).then(
+        () => undefined,
+        () => undefined,
+      ).finally(() => (running = undefined));
+    },
+    async settled() {
+      await running;
+    },
+  };
+}
+
 /** Resolves once every file and directory under `root` is on disk. */
 export async function syncTree(root: string): Promise<void> {
   try {
-    await promisify(execFile)('sync', ['--file-system', root]);
+    await syncFileSystem(root);
     return;
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fetchRelease, type FetchReleaseOptions, type ReleaseMarker } from '../../../src/artifacts/fetch-release.js';
 import { ReleaseChangedError, type ArtifactStore, type ReleaseBody } from '../../../src/artifacts/store.js';
 import { ArtifactError, AwsError } from '../../../src/errors.js';
@@ -79,6 +79,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  vi.unstubAllEnvs();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -121,6 +122,22 @@ describe('fetchRelease: the normal path', () => {
     const line = logger.lines.find((entry) => entry.level === 'verbose' && entry.message.startsWith(`fetched ${url}`));
     expect(line?.message).toMatch(new RegExp(`^fetched ${url}: ${release.length} bytes, 7 entries \\(19 bytes extracted\\) in \\d+ ms$`));
     expect(line?.fields).toMatchObject({ bytes: release.length, entries: 7, duration_ms: expect.any(Number) });
+  });
+
+  it('flushes what is extracted so far while the download goes on, then the whole tree once more', async () => {
+    // A sync on the PATH that records what it was asked to flush, and takes its time.
+    const bin = join(root, 'bin');
+    const calls = join(root, 'sync-calls');
+    await mkdir(bin);
+    await writeFile(join(bin, 'sync'), `#!/bin/sh\necho "$*" >> '${calls}'\nsleep 0.3\n`, { mode: 0o755 });
+    vi.stubEnv('PATH', `${bin}:${process.env.PATH ?? ''}`);
+    const large = releaseTarGz({ 'app/data.bin': randomBytes(200_000).toString('base64') });
+    await fetchRelease(options(new MemoryStore(large), large, { writebackEveryBytes: 1 }));
+
+    const flushed = (await readFile(calls, 'utf8')).trim().split('\n');
+    // One early flush after the first half of the body (the second half arrives while it still runs), then the final one.
+    expect(flushed).toHaveLength(2);
+    for (const call of flushed) expect(call).toMatch(new RegExp(`^--file-system ${releasesDir}/\\.incoming-1\\.0-\\d+-\\w+$`));
   });
 
   it('reuses a release already present with the same sha256, without downloading', async () => {
