@@ -53,11 +53,7 @@ export function createLightS3Store(options: LightS3StoreOptions): ArtifactStore 
         throw await describeErrorAnswer(answer, 'release', bucket, key);
       }
       const length = Number(answer.headers['content-length']);
-      return {
-        body: answer.body,
-        size: answer.headers['content-length'] !== undefined && Number.isSafeInteger(length) ? length : undefined,
-        etag: answer.headers.etag,
-      };
+      return { body: answer.body, size: Number.isSafeInteger(length) ? length : undefined, etag: answer.headers.etag };
     },
   };
 }

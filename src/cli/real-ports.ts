@@ -18,7 +18,7 @@ export function createRealPorts(io: CliIo, context: Pick<CommandContext, 'logger
   return {
     metadata,
     groupLookup: (region) => createAsgLookup({ region }),
-    // The SDK reads process.env, not io.env: so must the pointer reads that stand in for it.
+    // The SDK reads process.env, not io.env: so must the signed S3 reads that stand in for it.
     store: (bucket, region) => createAgentS3Store({ bucket, region, logger, env: process.env, metadata }),
     loadBalancers: (config, grains) => loadBalancersFor(config, grains),
     lifecycleAction: (args) => createLifecycleAction({ ...args, logger }),
